@@ -1,0 +1,48 @@
+import { z } from 'zod';
+import { ValidationError } from './errors.js';
+
+/**
+ * Configuration is read from the environment once, at start-up, and validated here. A bad value stops
+ * the process with a message naming the variable; nothing reads `process.env` anywhere else.
+ * Every field has a usable default for the local stack, so a fresh clone runs with none set.
+ */
+const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
+const int = (def: number, min: number, max: number) => z.coerce.number().int().min(min).max(max).default(def);
+
+export const ConfigSchema = z.object({
+  /** `local` runs everything on one machine; `aws` uses the AWS adapters. */
+  STAGE: z.enum(['local', 'aws', 'test']).default('local'),
+  /** Folder for local state (dynalite data, SoftHSM tokens, outbox, CA certificates). Git-ignored. */
+  STATE_DIR: z.string().min(1).default('.local'),
+  HOST: z.string().default('127.0.0.1'),
+  PORT: int(8080, 0, 65535),
+  /** Public base URL that goes into certificates (AIA, CRL DP) and mails. */
+  PUBLIC_BASE_URL: z.url().optional(),
+  TABLE_NAME: z.string().min(3).default('acdc-main'),
+  AWS_REGION: z.string().default('ap-east-2'),
+  DYNAMODB_ENDPOINT: z.url().optional(),
+  /** scrypt cost for subscriber codes (2^N); lowered only in tests. */
+  SUBSCRIBER_CODE_SCRYPT_LOG2N: int(15, 10, 20),
+  HOLDER_SESSION_MINUTES: int(15, 1, 120),
+  /** Local demo: multiply the speed of the local clock's passage (never changes a rule). */
+  LOCAL_CLOCK_OFFSET_MS: z.coerce.number().int().default(0),
+  PKCS11_MODULE: z.string().default('/usr/lib/softhsm/libsofthsm2.so'),
+  POWERTOOLS_DEV: bool.optional(),
+});
+
+export type Config = z.infer<typeof ConfigSchema>;
+
+export const loadConfig = (env: Record<string, string | undefined> = process.env): Config => {
+  const known = Object.fromEntries(
+    Object.keys(ConfigSchema.shape)
+      .filter((k) => env[k] !== undefined && env[k] !== '')
+      .map((k) => [k, env[k]]),
+  );
+  const parsed = ConfigSchema.safeParse(known);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const field = String(issue.path[0] ?? 'config');
+    throw new ValidationError(field, 'config', issue.message);
+  }
+  return parsed.data;
+};
