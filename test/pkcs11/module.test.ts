@@ -1,0 +1,36 @@
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  closeModules,
+  findSlotByLabel,
+  initToken,
+  listTokens,
+  openModule,
+  openSession,
+  pkcs11js,
+  softhsmConfig,
+} from '../../shared/adapters/pkcs11/module.js';
+
+const MODULE = '/usr/lib/softhsm/libsofthsm2.so';
+
+describe('PKCS#11 module helper (SoftHSM)', () => {
+  beforeAll(async () => {
+    process.env.SOFTHSM2_CONF = await softhsmConfig(await mkdtemp(join(tmpdir(), 'hsm-')));
+  });
+  afterAll(() => closeModules());
+
+  it('initializes several tokens and finds each by label; wrong PIN is refused', () => {
+    const p = openModule(MODULE);
+    expect(openModule(MODULE)).toBe(p);
+    initToken(p, 'alpha', 'so-pin-1', 'user-1');
+    initToken(p, 'beta', 'so-pin-2', 'user-2');
+    expect(listTokens(p).map((t) => t.label)).toEqual(expect.arrayContaining(['alpha', 'beta']));
+    const slot = findSlotByLabel(p, 'beta')!;
+    const s = openSession(p, slot);
+    expect(() => p.C_Login(s, pkcs11js.CKU_USER, 'user-1')).toThrow(/CKR_PIN_INCORRECT/);
+    p.C_Login(s, pkcs11js.CKU_USER, 'user-2');
+    p.C_Logout(s);
+    p.C_CloseSession(s);
+  });
+});
