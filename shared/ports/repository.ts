@@ -54,7 +54,10 @@ export interface CertificateStore {
   listByCard(cardNumber: string): Promise<CertificateRecord[]>;
   listByEmailKey(emailKey: string): Promise<CertificateRecord[]>;
   listByNameAndMonth(subjectName: string, issuedMonth: string): Promise<CertificateRecord[]>;
-  /** Every certificate of `issuer` currently on hold or revoked and not yet expired (sparse index). */
+  /**
+   * Every certificate of `issuer` currently on hold or revoked and not yet expired (sparse index).
+   * Served from a narrow index (CRL / OCSP need no DER): `der` and `tbsSha256` are left out; `get` has them.
+   */
   listRevokedOrHeld(issuer: string): Promise<CertificateRecord[]>;
   /** Certificates left in `reserved` before `before` (a crash between reserve and store). */
   listReservedBefore(before: string, limit: number): Promise<CertificateRecord[]>;
