@@ -23,7 +23,9 @@ export const openModule = (libraryPath: string): PKCS11 => {
   const p = new pkcs11js.PKCS11();
   p.load(libraryPath);
   try {
-    p.C_Initialize();
+    // CKF_OS_LOCKING_OK: without it SoftHSM disables its mutexes and concurrent C_SignAsync calls on
+    // several sessions corrupt its heap (observed: "malloc(): unaligned fastbin chunk", segfault).
+    p.C_Initialize({ flags: pkcs11js.CKF_OS_LOCKING_OK });
   } catch (e) {
     if (!isPkcs11Error(e, 'CKR_CRYPTOKI_ALREADY_INITIALIZED')) throw e;
   }
