@@ -6,8 +6,8 @@
 const SECRET_KEY =
   /(subscriber.?code|^code$|newcode|currentcode|pin$|^pin|puk|password|secret|token|authorization|cookie|arc.?number|private.?key|so.?pin|checkmac|hash.?key|hash.?iv|credential|sealed|unblock.?secret|adminkey|pepper)/i;
 
-/** New format (A8/A9 + 8 digits) and old format (two letters, second A–D, + 8 digits). */
-const ARC_LIKE = /\b([A-Z])([89]\d|[A-D]\d)(\d{6})(?=\b)/g;
+/** New format (letter, 8/9, + 8 digits) and old format (two letters, second A–D, + 8 digits): 10 characters. */
+const ARC_LIKE = /\b([A-Z])([89]\d|[A-D]\d)(\d{7})(?=\b)/g;
 
 export const maskArcLike = (s: string): string =>
   s.replace(ARC_LIKE, (_m, _a, _b, rest: string) => `******${rest.slice(-4)}`);
