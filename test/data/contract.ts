@@ -28,7 +28,8 @@ const retrying = async <T>(attempt: () => Promise<T>, tries = 200): Promise<T> =
       return await attempt();
     } catch (e) {
       if (!(e instanceof VersionConflictError) || i >= tries) throw e;
-      await new Promise((r) => setTimeout(r, Math.random() * 3));
+      // Jittered, growing pause: losers spread out instead of colliding again in lock-step.
+      await new Promise((r) => setTimeout(r, Math.random() * Math.min(100, 2 * 2 ** i)));
     }
   }
 };
