@@ -43,7 +43,7 @@ export const auditRecordHash = (record: Omit<AuditRecord, 'hash'> & { hash?: str
 export interface AuditLogOptions {
   /** The chain this log appends to (default 'main'). */
   chain?: string;
-  /** Appends tried before giving up under contention (default 50). */
+  /** Appends tried before giving up under contention (default 100). */
   maxAttempts?: number;
 }
 
@@ -62,7 +62,7 @@ const pause = (attempt: number) =>
 
 export const createAuditLog = (store: AuditStore, clock: Clock, opts: AuditLogOptions = {}): AuditLog => {
   const defaultChain = opts.chain ?? DEFAULT_CHAIN;
-  const maxAttempts = opts.maxAttempts ?? 50;
+  const maxAttempts = opts.maxAttempts ?? 100;
   /** Per-chain tail of the in-process queue: each append starts after the previous one settled. */
   const queues = new Map<string, Promise<unknown>>();
 

@@ -111,7 +111,10 @@ export const mapDynamoError = (e: unknown, entity: string, key: string): Error =
     NETWORK_CODES.has(err?.code ?? '') ||
     NETWORK_CODES.has(err?.cause?.code ?? '') ||
     err?.$retryable !== undefined ||
-    (status !== undefined && status >= 500)
+    // No HTTP status: no answer came back at all (connection refused, reset, DNS…). The SDK sometimes
+    // wraps the socket error and drops its code, so the missing status is the reliable sign.
+    status === undefined ||
+    status >= 500
   )
     return new DependencyError(`database unavailable (${name})`, { cause: e });
   return new InternalError(`database rejected a request (${name})`, { cause: e });
