@@ -123,15 +123,14 @@ class MemoryTable {
   put(item: Item): void {
     const id = MemoryTable.id(item.keys);
     const old = this.items.get(id);
-    if (old) this.unindex(id, old.keys);
     this.items.set(id, item);
-    this.index(id, item.keys);
+    this.reindex(id, old?.keys, item.keys);
   }
 
   delete(id: string): void {
     const old = this.items.get(id);
     if (!old) return;
-    this.unindex(id, old.keys);
+    this.reindex(id, old.keys, undefined);
     this.items.delete(id);
   }
 
@@ -154,31 +153,30 @@ class MemoryTable {
     return c;
   }
 
-  private index(id: string, keys: ItemKeys): void {
+  /** Move the item between index entries; most saves keep their keys, and then nothing moves. */
+  private reindex(id: string, before: ItemKeys | undefined, after: ItemKeys | undefined): void {
     for (const name of INDEX_NAMES) {
-      const pk = keys[`${name}PK`];
-      const sk = keys[`${name}SK`];
-      if (pk === undefined || sk === undefined) continue;
+      const pkName = `${name}PK` as const;
+      const skName = `${name}SK` as const;
+      const oldPk = before?.[pkName];
+      const oldSk = before?.[skName];
+      const newPk = after?.[pkName];
+      const newSk = after?.[skName];
+      if (oldPk === newPk && oldSk === newSk) continue;
       const parts = this.indexes.get(name)!;
-      let part = parts.get(pk);
-      if (!part) {
-        part = new SortedPartition();
-        parts.set(pk, part);
+      if (oldPk !== undefined && oldSk !== undefined) {
+        const part = parts.get(oldPk);
+        part?.remove(oldSk, id);
+        if (part?.sks.length === 0) parts.delete(oldPk);
       }
-      part.insert(sk, id);
-    }
-  }
-
-  private unindex(id: string, keys: ItemKeys): void {
-    for (const name of INDEX_NAMES) {
-      const pk = keys[`${name}PK`];
-      const sk = keys[`${name}SK`];
-      if (pk === undefined || sk === undefined) continue;
-      const parts = this.indexes.get(name)!;
-      const part = parts.get(pk);
-      if (!part) continue;
-      part.remove(sk, id);
-      if (part.sks.length === 0) parts.delete(pk);
+      if (newPk !== undefined && newSk !== undefined) {
+        let part = parts.get(newPk);
+        if (!part) {
+          part = new SortedPartition();
+          parts.set(newPk, part);
+        }
+        part.insert(newSk, id);
+      }
     }
   }
 }
