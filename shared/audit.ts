@@ -138,8 +138,8 @@ export const createAuditLog = (store: AuditStore, clock: Clock, opts: AuditLogOp
             brokenAt: seq,
             reason,
           });
-          if (!r || r.seq !== seq)
-            return broken(r && r.seq > seq ? 'record missing or moved' : 'record out of order');
+          if (!r) return broken('record missing');
+          if (r.seq !== seq) return broken(r.seq > seq ? 'record missing or moved' : 'record out of order');
           if (r.chain !== chain) return broken('record belongs to another chain');
           if (r.prevHash !== prevHash) return broken('link to the previous record does not match');
           if (auditRecordHash(r) !== r.hash) return broken('hash does not match the record');

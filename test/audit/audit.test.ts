@@ -188,6 +188,18 @@ describe('audit log', () => {
       expect(await log.verify()).toMatchObject({ ok: false, brokenAt: 7 });
     });
 
+    it('records missing at the end of a range the caller expects to exist', async () => {
+      // An exported head (seq 10) is the anchor: a chain cut back to 8 no longer reaches it.
+      store.records.splice(8, 2);
+      expect(await log.verify()).toEqual({ ok: true, records: 8 });
+      expect(await log.verify('main', 1, 10)).toEqual({
+        ok: false,
+        records: 8,
+        brokenAt: 9,
+        reason: 'record missing',
+      });
+    });
+
     it('a deleted record', async () => {
       store.records.splice(3, 1);
       expect(await log.verify()).toMatchObject({ ok: false, brokenAt: 4 });
