@@ -409,7 +409,14 @@ export const describeRepositoryContract = (name: string, factory: RepositoryFact
         actor: { type: 'officer', id: 'officer-7', stationId: 'TPE01' },
         action: 'application.create',
         subject: { type: 'application', id: `a${seq}` },
-        details: { n: seq, nested: { list: [1, 'two', { three: true }] } },
+        details: {
+          n: seq,
+          nested: { list: [1, 'two', { three: true }] },
+          empty: '',
+          none: {},
+          nil: null,
+          frac: 0.25,
+        },
         prevHash: '0'.repeat(64),
         hash: String(seq).padStart(64, 'f'),
       });
