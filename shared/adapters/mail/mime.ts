@@ -31,10 +31,11 @@ const noLineBreaks = (field: string, v: string): string => {
 const isPrintableAscii = (s: string): boolean => /^[\x20-\x7e]*$/.test(s);
 
 /**
- * RFC 2047 B-encoded words of at most 75 characters each: 45 bytes of UTF-8 become 60 base64 characters,
- * plus the 12 of `=?UTF-8?B?` and `?=`. A character is never split across two words.
+ * RFC 2047 B-encoded words (at most 75 characters each). 39 bytes of UTF-8 become 52 base64 characters,
+ * 64 with `=?UTF-8?B?` and `?=`, so even the first word after `Subject: ` keeps its line under 78.
+ * A character is never split across two words.
  */
-export const encodeWords = (text: string): string[] => {
+export const encodeWords = (text: string, maxBytes = 39): string[] => {
   const words: string[] = [];
   let chunk: Buffer[] = [];
   let size = 0;
@@ -46,7 +47,7 @@ export const encodeWords = (text: string): string[] => {
   };
   for (const ch of text) {
     const b = Buffer.from(ch, 'utf8');
-    if (size + b.length > 45) flush();
+    if (size + b.length > maxBytes) flush();
     chunk.push(b);
     size += b.length;
   }
@@ -69,7 +70,7 @@ export const formatAddress = (a: MailAddress): string => {
   const display = isPrintableAscii(name)
     ? `"${name.replace(/(["\\])/g, '\\$1')}"`
     : encodeWords(name).join(`${CRLF} `);
-  return `${display} <${address}>`;
+  return isPrintableAscii(name) ? `${display} <${address}>` : `${display}${CRLF} <${address}>`;
 };
 
 const DAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
@@ -89,7 +90,7 @@ const base64Lines = (data: Uint8Array): string =>
       .match(/.{1,76}/g) ?? []
   ).join(CRLF);
 
-const boundary = () => `=_acdc_${randomBytes(12).toString('hex')}`;
+const boundary = () => `=_acdc_${randomBytes(9).toString('hex')}`;
 
 const textPart = (contentType: string, body: string): string =>
   [

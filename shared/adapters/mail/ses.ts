@@ -33,6 +33,7 @@ export const createSesMailer = (opts: SesMailerOptions): Mailer => ({
     const from = formatAddress(opts.from);
     const to = formatAddress({ address: mail.to });
     const tags = [{ Name: 'template', Value: mail.template.replace(/[^A-Za-z0-9_-]/g, '_') }];
+    const date = opts.clock.now();
     const input: SendEmailCommandInput = {
       FromEmailAddress: from,
       Destination: { ToAddresses: [to] },
@@ -44,8 +45,8 @@ export const createSesMailer = (opts: SesMailerOptions): Mailer => ({
               Raw: {
                 Data: buildMimeMessage(mail, {
                   from: opts.from,
-                  date: opts.clock.now(),
-                  messageId: newMessageId(opts.from, opts.clock.now()),
+                  date,
+                  messageId: newMessageId(opts.from, date),
                 }),
               },
             }
