@@ -28,6 +28,35 @@ export const ConfigSchema = z.object({
   LOCAL_CLOCK_OFFSET_MS: z.coerce.number().int().default(0),
   PKCS11_MODULE: z.string().default('/usr/lib/softhsm/libsofthsm2.so'),
   POWERTOOLS_DEV: bool.optional(),
+
+  // AWS only: set per function by the CDK function construct (infra/constructs/function.ts) and read by
+  // the AWS composition root (functions/aws/deps.ts). A function gets only the ones its area needs.
+  /** Issuing CA key in KMS (ARN) and its algorithm; only the signer task and the CRL job get them. */
+  KMS_CA_KEY_ID: z.string().min(1).optional(),
+  KMS_CA_KEY_ALGORITHM: z.enum(['RSA-2048', 'RSA-3072', 'RSA-4096', 'EC-P256', 'EC-P384']).optional(),
+  /** Delegated OCSP responder key in KMS (ARN) and its algorithm; only the pki function gets them. */
+  KMS_OCSP_KEY_ID: z.string().min(1).optional(),
+  KMS_OCSP_KEY_ALGORITHM: z.enum(['RSA-2048', 'RSA-3072', 'RSA-4096', 'EC-P256', 'EC-P384']).optional(),
+  /** KMS HMAC keys (GenerateMac), one per secret purpose, and the symmetric key that seals. */
+  KMS_PEPPER_KEY_ID: z.string().min(1).optional(),
+  KMS_LOOKUP_KEY_ID: z.string().min(1).optional(),
+  KMS_CARD_MASTER_KEY_ID: z.string().min(1).optional(),
+  KMS_SESSION_KEY_ID: z.string().min(1).optional(),
+  KMS_SEAL_KEY_ID: z.string().min(1).optional(),
+  /** The issuance state machine (Step Functions). */
+  STATE_MACHINE_ARN: z.string().min(1).optional(),
+  /** SES v2 sender address, region (SES is not in every region) and configuration set. */
+  SES_FROM_ADDRESS: z.email().optional(),
+  SES_REGION: z.string().min(1).optional(),
+  SES_CONFIGURATION_SET: z.string().min(1).optional(),
+  /** S3 bucket of the PKI repository (CRLs, CA certificates) served through CloudFront. */
+  PKI_BUCKET: z.string().min(3).optional(),
+  /** Base URL of the PKI repository (AIA, CRL distribution points in certificates). */
+  PKI_BASE_URL: z.url().optional(),
+  /** Secrets Manager secret with the payment gateway merchant credentials (JSON). */
+  PAYMENT_GATEWAY_SECRET_ARN: z.string().min(1).optional(),
+  /** Secrets Manager secret holding the header value CloudFront adds, so WAF cannot be bypassed. */
+  ORIGIN_VERIFY_SECRET_ARN: z.string().min(1).optional(),
 });
 
 export type Config = z.infer<typeof ConfigSchema>;

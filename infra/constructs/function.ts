@@ -1,0 +1,263 @@
+import { Duration, Stack } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
+import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import type { Construct } from 'constructs';
+import type { Config } from '../../shared/config.js';
+import type { TableDefinition } from '../../shared/adapters/dynamodb/table.js';
+import { BUNDLE_OPTIONS, NODE_MAJOR } from '../bundling.js';
+import type { CaKeyAlgorithm } from '../config.js';
+
+/**
+ * The one way a Lambda function is made (practice 7: defaults in one construct). Every function gets:
+ * Node 22 on ARM64, ESM bundled by the local esbuild with the options of infra/bundling.ts, X-Ray
+ * tracing, its own log group with retention, its own role with nothing but its log group, and source
+ * maps. Access to anything else is added through the `bind*` helpers below, which grant the narrowest
+ * actions on the exact resources AND set the environment variable the composition root reads, so a
+ * permission and its configuration cannot drift apart.
+ *
+ * Rules the helpers keep (test/infra checks them on the template):
+ * - no `*` in any DynamoDB or KMS action or resource (index ARNs are listed one by one);
+ * - CA and OCSP keys are never granted through IAM here: their key policies name the one role that may
+ *   sign (infra/stacks/keys.ts); `bindSigner` only passes the key id on.
+ */
+
+/** Environment variables a function may receive: exactly the names shared/config.ts validates. */
+export type EnvName = keyof Config | 'POWERTOOLS_SERVICE_NAME' | 'POWERTOOLS_METRICS_NAMESPACE' | 'NODE_OPTIONS';
+
+export interface AcdcFunctionProps {
+  /** Absolute path of the entry file (exports `handler`). */
+  entry: string;
+  /** Function name suffix and Powertools service name, e.g. `station`, `task-sign-certificates`. */
+  service: string;
+  description: string;
+  /** @default 10 seconds (API functions answer within API Gateway's 30 s limit with room to spare) */
+  timeout?: Duration;
+  /** @default 512 MB (on ARM64, CPU grows with memory: signing and scrypt want more) */
+  memorySize?: number;
+  logRetention: logs.RetentionDays;
+  /**
+   * A role made elsewhere (the keys stack makes the roles its key policies name). Permissions added here
+   * then live in this function's stack, attached to that role.
+   */
+  role?: iam.IRole;
+  /** CloudWatch metrics namespace (Powertools). */
+  metricsNamespace: string;
+}
+
+export type TableAccess = 'read' | 'readwrite';
+
+export interface TableRef {
+  tableName: string;
+  tableArn: string;
+  definition: TableDefinition;
+  /** The customer managed key the table is encrypted with. */
+  key: kms.IKey;
+}
+
+export interface SecretKeyRefs {
+  pepper: kms.IKey;
+  lookup: kms.IKey;
+  cardMaster: kms.IKey;
+  session: kms.IKey;
+  seal: kms.IKey;
+}
+
+export type MacPurpose = 'subscriber-pepper' | 'lookup' | 'card-master' | 'session';
+
+const MAC_ENV: Record<MacPurpose, { env: EnvName; key: keyof SecretKeyRefs }> = {
+  'subscriber-pepper': { env: 'KMS_PEPPER_KEY_ID', key: 'pepper' },
+  lookup: { env: 'KMS_LOOKUP_KEY_ID', key: 'lookup' },
+  'card-master': { env: 'KMS_CARD_MASTER_KEY_ID', key: 'cardMaster' },
+  session: { env: 'KMS_SESSION_KEY_ID', key: 'session' },
+};
+
+/** Node 22 (infra/bundling.ts NODE_MAJOR): what the local toolchain runs and tests. */
+const RUNTIME = NODE_MAJOR === 22 ? lambda.Runtime.NODEJS_22_X : lambda.Runtime.NODEJS_LATEST;
+
+export class AcdcFunction extends nodejs.NodejsFunction {
+  readonly logGroupRef: logs.LogGroup;
+  readonly service: string;
+  private readonly boundEnv = new Map<string, string>();
+
+  constructor(scope: Construct, id: string, props: AcdcFunctionProps) {
+    const logGroup = new logs.LogGroup(scope, `${id}Logs`, { retention: props.logRetention });
+    const role =
+      props.role && Stack.of(props.role) !== Stack.of(scope)
+        ? iam.Role.fromRoleArn(scope, `${id}SharedRole`, props.role.roleArn, { mutable: true })
+        : (props.role ??
+          new iam.Role(scope, `${id}Role`, {
+            assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+            description: `Execution role of the ${props.service} function`,
+          }));
+    super(scope, id, {
+      entry: props.entry,
+      handler: 'handler',
+      description: props.description,
+      runtime: RUNTIME,
+      architecture: lambda.Architecture.ARM_64,
+      memorySize: props.memorySize ?? 512,
+      timeout: props.timeout ?? Duration.seconds(10),
+      tracing: lambda.Tracing.ACTIVE,
+      logGroup,
+      loggingFormat: lambda.LoggingFormat.JSON,
+      role,
+      // One execution per request is plenty; a runaway loop between functions stops itself.
+      recursiveLoop: lambda.RecursiveLoop.TERMINATE,
+      bundling: {
+        format: nodejs.OutputFormat.ESM,
+        target: BUNDLE_OPTIONS.target,
+        minify: BUNDLE_OPTIONS.minify,
+        sourceMap: BUNDLE_OPTIONS.sourcemap,
+        sourcesContent: BUNDLE_OPTIONS.sourcesContent,
+        keepNames: BUNDLE_OPTIONS.keepNames,
+        mainFields: BUNDLE_OPTIONS.mainFields,
+        banner: BUNDLE_OPTIONS.banner,
+        externalModules: BUNDLE_OPTIONS.external,
+        charset: nodejs.Charset.UTF8,
+      },
+      environment: {
+        NODE_OPTIONS: '--enable-source-maps',
+        STAGE: 'aws',
+        POWERTOOLS_SERVICE_NAME: props.service,
+        POWERTOOLS_METRICS_NAMESPACE: props.metricsNamespace,
+      },
+    });
+    this.logGroupRef = logGroup;
+    this.service = props.service;
+    // Its own log group only (the role has no managed policy, so no logs:* on every group).
+    this.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        resources: [logGroup.logGroupArn],
+      }),
+    );
+  }
+
+  /** Sets one environment variable, by the name shared/config.ts knows. */
+  setEnv(name: EnvName, value: string): this {
+    this.addEnvironment(name, value);
+    this.boundEnv.set(name, value);
+    return this;
+  }
+
+  /** What the bind helpers passed on (tests and the README's permission table read it). */
+  get bindings(): ReadonlyMap<string, string> {
+    return this.boundEnv;
+  }
+
+  /**
+   * The table: GetItem/Query (read) plus PutItem/DeleteItem (readwrite; every write of the repository is
+   * one of those), on the table and on each index by name, and the table key through DynamoDB only.
+   */
+  bindTable(table: TableRef, access: TableAccess): this {
+    const indexArns = table.definition.globalSecondaryIndexes.map((g) => `${table.tableArn}/index/${g.indexName}`);
+    const read = ['dynamodb:GetItem', 'dynamodb:Query'];
+    const write = ['dynamodb:PutItem', 'dynamodb:DeleteItem'];
+    this.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: access === 'readwrite' ? [...read, ...write] : read,
+        resources: [table.tableArn],
+      }),
+    );
+    this.addToRolePolicy(new iam.PolicyStatement({ actions: ['dynamodb:Query'], resources: indexArns }));
+    this.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions:
+          access === 'readwrite'
+            ? ['kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt', 'kms:GenerateDataKey']
+            : ['kms:Decrypt', 'kms:DescribeKey'],
+        resources: [table.key.keyArn],
+        conditions: {
+          StringEquals: { 'kms:ViaService': `dynamodb.${Stack.of(this).region}.amazonaws.com` },
+        },
+      }),
+    );
+    return this.setEnv('TABLE_NAME', table.tableName);
+  }
+
+  /** HMAC keys by purpose (kms:GenerateMac only) and the seal key (Encrypt to seal, Decrypt to open). */
+  bindSecrets(keys: SecretKeyRefs, opts: { macs: MacPurpose[]; seal?: 'seal' | 'open' | 'both' }): this {
+    for (const purpose of opts.macs) {
+      const { env, key } = MAC_ENV[purpose];
+      this.addToRolePolicy(
+        new iam.PolicyStatement({ actions: ['kms:GenerateMac'], resources: [keys[key].keyArn] }),
+      );
+      this.setEnv(env, keys[key].keyArn);
+    }
+    if (opts.seal) {
+      const actions =
+        opts.seal === 'both' ? ['kms:Encrypt', 'kms:Decrypt'] : [opts.seal === 'seal' ? 'kms:Encrypt' : 'kms:Decrypt'];
+      this.addToRolePolicy(new iam.PolicyStatement({ actions, resources: [keys.seal.keyArn] }));
+      this.setEnv('KMS_SEAL_KEY_ID', keys.seal.keyArn);
+    }
+    return this;
+  }
+
+  /**
+   * The issuing CA key. Permission comes from the key policy, which names this function's role and no
+   * other; here only the key id and algorithm are passed on.
+   */
+  bindSigner(key: kms.IKey, algorithm: CaKeyAlgorithm): this {
+    return this.setEnv('KMS_CA_KEY_ID', key.keyArn).setEnv('KMS_CA_KEY_ALGORITHM', algorithm);
+  }
+
+  /** The delegated OCSP responder key (permission from its key policy, like the CA key). */
+  bindOcspSigner(key: kms.IKey, algorithm: CaKeyAlgorithm): this {
+    return this.setEnv('KMS_OCSP_KEY_ID', key.keyArn).setEnv('KMS_OCSP_KEY_ALGORITHM', algorithm);
+  }
+
+  /** SES v2 SendEmail as the sender identity (address or domain), through one configuration set. */
+  bindMail(mail: { from: string; identityArns: string[]; configurationSet: string; region: string }): this {
+    const stack = Stack.of(this);
+    this.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['ses:SendEmail'],
+        resources: [
+          ...mail.identityArns,
+          stack.formatArn({
+            service: 'ses',
+            region: mail.region,
+            resource: 'configuration-set',
+            resourceName: mail.configurationSet,
+          }),
+        ],
+        conditions: { StringEquals: { 'ses:FromAddress': mail.from } },
+      }),
+    );
+    return this.setEnv('SES_FROM_ADDRESS', mail.from)
+      .setEnv('SES_REGION', mail.region)
+      .setEnv('SES_CONFIGURATION_SET', mail.configurationSet);
+  }
+
+  /** The issuance workflow: start executions and/or answer task tokens, on this state machine only. */
+  bindWorkflow(stateMachine: sfn.IStateMachine, opts: { start?: boolean; respond?: boolean }): this {
+    if (opts.start) stateMachine.grantStartExecution(this);
+    if (opts.respond) stateMachine.grantTaskResponse(this);
+    return this.setEnv('STATE_MACHINE_ARN', stateMachine.stateMachineArn);
+  }
+
+  /** The PKI repository bucket: read, or write (publish CRLs and CA certificates). */
+  bindPkiBucket(bucket: s3.IBucket, access: 'read' | 'write'): this {
+    if (access === 'write') bucket.grantPut(this, 'pki/*');
+    else bucket.grantRead(this, 'pki/*');
+    return this.setEnv('PKI_BUCKET', bucket.bucketName);
+  }
+
+  /** The payment gateway's merchant credentials (read once per cold start). */
+  bindPaymentGateway(secret: secretsmanager.ISecret): this {
+    secret.grantRead(this);
+    return this.setEnv('PAYMENT_GATEWAY_SECRET_ARN', secret.secretArn);
+  }
+
+  /** The CloudFront origin header secret (read once per cold start). */
+  bindOriginVerify(secret: secretsmanager.ISecret): this {
+    secret.grantRead(this);
+    return this.setEnv('ORIGIN_VERIFY_SECRET_ARN', secret.secretArn);
+  }
+}

@@ -1,0 +1,100 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { Duration } from 'aws-cdk-lib';
+import type * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import type * as logs from 'aws-cdk-lib/aws-logs';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
+import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import type { Construct } from 'constructs';
+import type { FunctionNeeds } from '../catalog.js';
+import type { CaKeyAlgorithm, DeployConfig } from '../config.js';
+import type { MailRef } from '../stacks/data.js';
+import { AcdcFunction, type SecretKeyRefs, type TableRef } from './function.js';
+
+/** The repository root (entries and the lock file are found from here). */
+export const REPO_ROOT = join(import.meta.dirname, '..', '..');
+
+/** Everything a function may be bound to. Optional parts exist only in some stacks. */
+export interface SharedResources {
+  config: DeployConfig;
+  metricsNamespace: string;
+  logRetention: logs.RetentionDays;
+  table: TableRef;
+  secretKeys: SecretKeyRefs;
+  caKey: kms.IKey;
+  caKeyAlgorithm: CaKeyAlgorithm;
+  ocspKey: kms.IKey;
+  ocspKeyAlgorithm: CaKeyAlgorithm;
+  roles: { caSigner: iam.IRole; crlSigner: iam.IRole; ocspResponder: iam.IRole };
+  mail: MailRef;
+  pkiBucket: s3.IBucket;
+  paymentGatewaySecret: secretsmanager.ISecret;
+  originVerifySecret?: secretsmanager.ISecret;
+  stateMachine?: sfn.IStateMachine;
+}
+
+export class MissingEntryError extends Error {}
+
+/**
+ * Makes one function from its catalog entry: the role the key policies expect (if it signs), then every
+ * grant + environment variable its needs list, and nothing else.
+ */
+export const createFunction = (
+  scope: Construct,
+  id: string,
+  opts: {
+    service: string;
+    /** Entry file, relative to the repository root. */
+    entry: string;
+    needs: FunctionNeeds;
+    resources: SharedResources;
+    defaultTimeoutSeconds: number;
+  },
+): AcdcFunction => {
+  const { needs, resources: r } = opts;
+  const entry = join(REPO_ROOT, opts.entry);
+  if (!existsSync(entry)) throw new MissingEntryError(`no entry file ${opts.entry} for function ${opts.service}`);
+  const role =
+    needs.caSign === 'certificates'
+      ? r.roles.caSigner
+      : needs.caSign === 'crls'
+        ? r.roles.crlSigner
+        : needs.ocspSign
+          ? r.roles.ocspResponder
+          : undefined;
+  const fn = new AcdcFunction(scope, id, {
+    entry,
+    service: opts.service,
+    description: needs.description,
+    timeout: Duration.seconds(needs.timeoutSeconds ?? opts.defaultTimeoutSeconds),
+    memorySize: needs.memorySize ?? 512,
+    logRetention: r.logRetention,
+    metricsNamespace: r.metricsNamespace,
+    ...(role ? { role } : {}),
+  });
+  if (needs.table) fn.bindTable(r.table, needs.table);
+  if (needs.macs?.length || needs.seal) {
+    fn.bindSecrets(r.secretKeys, { macs: needs.macs ?? [], ...(needs.seal ? { seal: needs.seal } : {}) });
+  }
+  if (needs.caSign) fn.bindSigner(r.caKey, r.caKeyAlgorithm);
+  if (needs.ocspSign) fn.bindOcspSigner(r.ocspKey, r.ocspKeyAlgorithm);
+  if (needs.mail) {
+    fn.bindMail({
+      from: r.mail.from,
+      identityArns: r.mail.identityArns,
+      configurationSet: r.mail.configurationSet,
+      region: r.mail.region,
+    });
+  }
+  if (needs.workflow) {
+    if (!r.stateMachine) throw new Error(`function ${opts.service} needs the state machine, which this stack has not`);
+    fn.bindWorkflow(r.stateMachine, needs.workflow);
+  }
+  if (needs.pkiBucket) fn.bindPkiBucket(r.pkiBucket, needs.pkiBucket);
+  if (needs.paymentGateway) fn.bindPaymentGateway(r.paymentGatewaySecret);
+  if (r.config.publicBaseUrl) fn.setEnv('PUBLIC_BASE_URL', r.config.publicBaseUrl);
+  if (r.config.pkiBaseUrl) fn.setEnv('PKI_BASE_URL', r.config.pkiBaseUrl);
+  return fn;
+};

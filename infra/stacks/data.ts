@@ -1,0 +1,166 @@
+import { RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as ses from 'aws-cdk-lib/aws-ses';
+import type { Construct } from 'constructs';
+import { tableDefinition } from '../../shared/adapters/dynamodb/table.js';
+import type { DeployConfig } from '../config.js';
+import type { TableRef } from '../constructs/function.js';
+import { type CustodyPrincipals, custodyStatements } from '../constructs/key-custody.js';
+
+/**
+ * The data every function shares: the one DynamoDB table (built from shared/adapters/dynamodb/table.ts, the
+ * same definition the local stack creates on dynalite, so keys and indexes cannot drift), its customer
+ * managed key, the SES configuration set mails go through, and the two secrets the functions read at
+ * cold start (the payment gateway's merchant credentials, the CloudFront origin header).
+ */
+export interface DataStackProps extends StackProps {
+  config: DeployConfig;
+  custody: CustodyPrincipals;
+}
+
+export interface MailRef {
+  from: string;
+  region: string;
+  configurationSet: string;
+  /** SES identities a function may send as: the address and its domain (whichever is verified). */
+  identityArns: string[];
+}
+
+export class DataStack extends Stack {
+  readonly table: TableRef;
+  readonly tableResource: dynamodb.TableV2;
+  readonly mail: MailRef;
+  readonly paymentGatewaySecret: secretsmanager.Secret;
+  readonly originVerifySecret: secretsmanager.Secret;
+
+  constructor(scope: Construct, id: string, props: DataStackProps) {
+    super(scope, id, props);
+    const { config } = props;
+    const region = Stack.of(this).region;
+
+    const keyPolicy = new iam.PolicyDocument({ statements: custodyStatements(this, props.custody) });
+    keyPolicy.addStatements(
+      new iam.PolicyStatement({
+        sid: 'UseThroughDynamoDbOnly',
+        principals: [new iam.AccountRootPrincipal()],
+        actions: [
+          'kms:Encrypt',
+          'kms:Decrypt',
+          'kms:ReEncryptFrom',
+          'kms:ReEncryptTo',
+          'kms:GenerateDataKey',
+          'kms:GenerateDataKeyWithoutPlaintext',
+          'kms:DescribeKey',
+          'kms:CreateGrant',
+        ],
+        resources: ['*'],
+        conditions: { StringEquals: { 'kms:ViaService': `dynamodb.${region}.amazonaws.com` } },
+      }),
+    );
+    const key = new kms.Key(this, 'TableKey', {
+      description: 'Encrypts the application, card and certificate table (DynamoDB only)',
+      enableKeyRotation: true,
+      policy: keyPolicy,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    (key.node.defaultChild as kms.CfnKey).bypassPolicyLockoutSafetyCheck = true;
+    new kms.Alias(this, 'TableKeyAlias', { aliasName: `alias/${config.prefix}/table`, targetKey: key });
+
+    const def = tableDefinition(`${config.prefix}-main`);
+    const attr = (a: { name: string }) => ({ name: a.name, type: dynamodb.AttributeType.STRING });
+    const table = new dynamodb.TableV2(this, 'Table', {
+      tableName: def.tableName,
+      partitionKey: attr(def.partitionKey),
+      sortKey: attr(def.sortKey),
+      billing: dynamodb.Billing.onDemand(),
+      encryption: dynamodb.TableEncryptionV2.customerManagedKey(key),
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      deletionProtection: true,
+      timeToLiveAttribute: def.timeToLiveAttribute,
+      removalPolicy: RemovalPolicy.RETAIN,
+      globalSecondaryIndexes: def.globalSecondaryIndexes.map((g) => ({
+        indexName: g.indexName,
+        partitionKey: attr(g.partitionKey),
+        sortKey: attr(g.sortKey),
+        projectionType: g.projection.type === 'ALL' ? dynamodb.ProjectionType.ALL : dynamodb.ProjectionType.INCLUDE,
+        ...(g.projection.type === 'INCLUDE' ? { nonKeyAttributes: g.projection.nonKeyAttributes } : {}),
+      })),
+    });
+    this.tableResource = table;
+    this.table = { tableName: table.tableName, tableArn: table.tableArn, definition: def, key };
+
+    // Mail: a configuration set with bounce/complaint suppression and send metrics for the dashboard.
+    const mailRegion = config.mailRegion ?? region;
+    const configurationSetName = `${config.prefix}-mail`;
+    if (mailRegion === region) {
+      const cs = new ses.ConfigurationSet(this, 'MailConfigurationSet', {
+        configurationSetName,
+        reputationMetrics: true,
+        suppressionReasons: ses.SuppressionReasons.BOUNCES_AND_COMPLAINTS,
+        tlsPolicy: ses.ConfigurationSetTlsPolicy.REQUIRE,
+      });
+      cs.addEventDestination('Metrics', {
+        destination: ses.EventDestination.cloudWatchDimensions([
+          { name: 'ses:configuration-set', source: ses.CloudWatchDimensionSource.MESSAGE_TAG, defaultValue: configurationSetName },
+        ]),
+        events: [
+          ses.EmailSendingEvent.SEND,
+          ses.EmailSendingEvent.DELIVERY,
+          ses.EmailSendingEvent.BOUNCE,
+          ses.EmailSendingEvent.COMPLAINT,
+          ses.EmailSendingEvent.REJECT,
+        ],
+      });
+      if (config.mailDomain) {
+        new ses.EmailIdentity(this, 'MailDomainIdentity', {
+          identity: ses.Identity.domain(config.mailDomain),
+          configurationSet: cs,
+        });
+      }
+    }
+    const domain = config.mailFrom.split('@')[1]!;
+    const identityArn = (identity: string) =>
+      Stack.of(this).formatArn({ service: 'ses', region: mailRegion, resource: 'identity', resourceName: identity });
+    this.mail = {
+      from: config.mailFrom,
+      region: mailRegion,
+      configurationSet: configurationSetName,
+      identityArns: [identityArn(config.mailFrom), identityArn(domain)],
+    };
+
+    // Merchant credentials of the payment gateway: created with a placeholder, set by ops after deploy
+    // (docs/deploy.md). Read at cold start by the portal (checkout) and payments (callback MAC).
+    this.paymentGatewaySecret = new secretsmanager.Secret(this, 'PaymentGatewaySecret', {
+      secretName: `${config.prefix}/payment-gateway`,
+      description: 'Payment gateway merchant credentials: {"merchantId","hashKey","hashIV","checkoutUrl"}',
+      generateSecretString: {
+        secretStringTemplate: JSON.stringify({ merchantId: 'SET-ME', checkoutUrl: 'SET-ME' }),
+        generateStringKey: 'hashKey',
+        excludePunctuation: true,
+        passwordLength: 16,
+      },
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    Validations.of(this.paymentGatewaySecret).acknowledge({
+      id: 'AwsSolutions-SMG4',
+      reason:
+        'The merchant HashKey/HashIV are issued by the payment gateway, not by us; they are rotated in the gateway merchant console and then set here (docs/deploy.md), so a Lambda rotator cannot rotate them.',
+    });
+
+    // CloudFront adds this header to every origin request; the API functions refuse requests without it,
+    // so nobody can reach the API around the WAF through the execute-api hostname.
+    this.originVerifySecret = new secretsmanager.Secret(this, 'OriginVerifySecret', {
+      secretName: `${config.prefix}/origin-verify`,
+      description: 'Value of the x-origin-verify header CloudFront sends to the API',
+      generateSecretString: { excludePunctuation: true, passwordLength: 48 },
+    });
+    Validations.of(this.originVerifySecret).acknowledge({
+      id: 'AwsSolutions-SMG4',
+      reason:
+        'Rotating the origin header means updating the CloudFront distribution and the API functions together; it is rotated by redeploying with a new secret value (docs/deploy.md), not by a rotation Lambda.',
+    });
+  }
+}
