@@ -1,0 +1,653 @@
+import { createHash } from 'node:crypto';
+import { certificateLifecycle, transition } from '../domain/lifecycle.js';
+import type {
+  Actor,
+  Card,
+  CardKey,
+  CertificateProfileName,
+  CertificateRecord,
+  RevocationReason,
+} from '../domain/model.js';
+import {
+  ConflictError,
+  DependencyError,
+  InternalError,
+  NotFoundError,
+  ValidationError,
+  VersionConflictError,
+} from '../errors.js';
+import type { AuditLog } from '../ports/audit.js';
+import type { Clock } from '../ports/clock.js';
+import type { CertificateStore, ConfigDocStore } from '../ports/repository.js';
+import type { Signer } from '../ports/signer.js';
+import {
+  type CaDescriptor,
+  HolderCertificateTemplate,
+  type PreparedHolderCertificate,
+} from './certificate.js';
+import { type CrlPublisher, createCrlPublisher, type PublishedCrl } from './crl.js';
+import { verifySignature } from './keys.js';
+import { lintHolderTbs } from './lint.js';
+import { validateHolderName, validateSubjectSerial } from './names.js';
+import { type CertificateProfile, type PkiUrls, PROFILES } from './profiles.js';
+import { newSerialNumber, type RandomSource } from './serial.js';
+
+/**
+ * The issuing CA: issues the two certificates of a card, and suspends, resumes and revokes them.
+ *
+ * Issuance of one certificate (the Boulder order):
+ *   1. reserve  — a fresh random serial, created as a `reserved` CertificateRecord with a conditional
+ *                 create (a collision picks a new serial; a serial is never used twice);
+ *   2. build    — the TBSCertificate from the profile template (exact bytes);
+ *   3. check    — profile rules, key type and size, names, validity inside the CA's, then an independent
+ *                 parse-back lint of the TBS bytes;
+ *   4. intent   — the TBS SHA-256 recorded on the reserved record, audit `certificate.sign.intent`;
+ *   5. sign     — by the signer port (HSM / KMS); the signature is verified with the CA public key;
+ *   6. store    — DER stored, status `good`, audit `certificate.sign.done`.
+ * A crash after 5 leaves a `reserved` record with the TBS hash, serial, card and issuer: enough to find
+ * it (`listReservedBefore`) and revoke it (`resolveStaleReservations`).
+ *
+ * Idempotency (one application + card never gets two live certificates per profile): a claim document
+ * `certificate-claim/<applicationId>/<cardNumber>` (ConfigDocStore, conditional writes) names the serial
+ * chosen for each profile. Calling again finds the claim and, per profile:
+ *   - `good` / `hold`  → returned as is, nothing signed;
+ *   - `reserved`       → resumed: the TBS is rebuilt from the reservation (same serial, same notBefore);
+ *                        if a TBS hash was recorded and the rebuilt bytes hash the same, the identical TBS
+ *                        is signed (the same certificate again, never a second one); if it differs, the
+ *                        reservation — which may have been signed — is revoked (superseded) and replaced;
+ *   - `abandoned`      → replaced by a new reservation (nothing was signed);
+ *   - `revoked`        → ConflictError: a revoked card is not re-issued by a retry.
+ * Two concurrent first calls both reserve, but only one claim create succeeds; the loser abandons its
+ * reservations (never signed) and continues with the winner's serials.
+ */
+
+export interface IssuanceTimings {
+  /** Called with the wall time of each phase of one certificate, in milliseconds. */
+  record(phase: 'reserve' | 'build' | 'audit' | 'sign' | 'store', ms: number): void;
+}
+
+export interface CertificateAuthorityDeps {
+  certificates: CertificateStore;
+  docs: ConfigDocStore;
+  audit: AuditLog;
+  signer: Signer;
+  clock: Clock;
+  /** The issuing CA. */
+  ca: CaDescriptor;
+  urls: PkiUrls;
+  /** Keyed hash of a lower-cased e-mail for the public query (SecretKeys 'lookup'); required to store e-mails. */
+  emailKey?: (email: string) => Promise<string>;
+  /** Profile overrides (validated with defineProfile); defaults to PROFILES. */
+  profiles?: Partial<Record<CertificateProfileName, CertificateProfile>>;
+  random?: RandomSource;
+  /** The CRL publisher of this CA; built from the same deps when absent. */
+  crl?: CrlPublisher;
+  crlValidityHours?: number;
+  /** Parse-back lint of every TBS before signing (default true). */
+  lint?: boolean;
+  timings?: IssuanceTimings;
+}
+
+export interface IssueCardCertificatesInput {
+  applicationId: string;
+  cardNumber: string;
+  holderName: string;
+  /** The opaque 16-digit subject serialNumber (never the ARC number). */
+  subjectSerial: string;
+  email?: string;
+  keys: Card['keys'];
+  actor: Actor;
+}
+
+export interface IssuedCertificates {
+  signature: CertificateRecord;
+  encryption: CertificateRecord;
+}
+
+export interface CertificateAuthority {
+  readonly ca: CaDescriptor;
+  readonly crl: CrlPublisher;
+  issueCardCertificates(input: IssueCardCertificatesInput): Promise<IssuedCertificates>;
+  /** Permanent revocation. Idempotent: an already revoked certificate is returned unchanged. */
+  revoke(serialNumber: string, reason: RevocationReason, actor: Actor): Promise<CertificateRecord>;
+  /** Suspension (certificateHold). Idempotent. */
+  hold(serialNumber: string, actor: Actor): Promise<CertificateRecord>;
+  /** Resumption: the hold is lifted and the entry leaves the next CRL. Idempotent. */
+  release(serialNumber: string, actor: Actor): Promise<CertificateRecord>;
+  regenerateCrl(actor?: Actor): Promise<PublishedCrl>;
+  /**
+   * Crash recovery: reservations older than `before` are closed — never signed (no TBS hash) → abandoned;
+   * possibly signed (TBS hash recorded) → revoked (reason superseded; they appear on the CRL).
+   */
+  resolveStaleReservations(
+    before: Date,
+    actor: Actor,
+    limit?: number,
+  ): Promise<{ abandoned: string[]; revoked: string[] }>;
+}
+
+const PROFILE_OF: Record<'signature' | 'encryption', CertificateProfileName> = {
+  signature: 'holder-signature',
+  encryption: 'holder-encryption',
+};
+
+const CARD_NUMBER = /^[A-Z]{2}\d{14}$/;
+const REVOCATION_REASONS: readonly RevocationReason[] = [
+  'unspecified',
+  'keyCompromise',
+  'cACompromise',
+  'affiliationChanged',
+  'superseded',
+  'cessationOfOperation',
+  'privilegeWithdrawn',
+];
+
+interface ClaimDoc {
+  applicationId: string;
+  cardNumber: string;
+  serials: Partial<Record<CertificateProfileName, string>>;
+}
+
+const claimName = (applicationId: string, cardNumber: string) =>
+  `certificate-claim/${applicationId}/${cardNumber}`;
+
+/** YYYY-MM in Asia/Taipei (UTC+8 all year; no DST since 1979). */
+const taipeiMonth = (d: Date): string => new Date(d.getTime() + 8 * 3600_000).toISOString().slice(0, 7);
+
+const sha256Hex = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+
+const now = (clock: Clock) => clock.now();
+const elapsed = (t0: number) => performance.now() - t0;
+
+export const createCertificateAuthority = (deps: CertificateAuthorityDeps): CertificateAuthority => {
+  const { certificates, docs, audit, signer, clock, ca } = deps;
+  const profiles = { ...PROFILES, ...deps.profiles };
+  const templates = {
+    'holder-signature': new HolderCertificateTemplate(profiles['holder-signature'], ca, deps.urls),
+    'holder-encryption': new HolderCertificateTemplate(profiles['holder-encryption'], ca, deps.urls),
+  } satisfies Record<CertificateProfileName, HolderCertificateTemplate>;
+  const crl =
+    deps.crl ??
+    createCrlPublisher({
+      docs,
+      certificates,
+      signer,
+      clock,
+      ca,
+      audit,
+      validityHours: deps.crlValidityHours,
+    });
+  const lint = deps.lint ?? true;
+  const timings = deps.timings;
+
+  // The CA key in the HSM must be the key of the CA certificate; checked once, before the first signature.
+  let keyCheck: Promise<void> | undefined;
+  const checkCaKey = () => {
+    keyCheck ??= signer.publicKey(ca.key).then((spki) => {
+      if (!Buffer.from(spki).equals(Buffer.from(ca.spki))) {
+        throw new InternalError(`the ${ca.id} key in the signer does not match the ${ca.id} certificate`);
+      }
+    });
+    keyCheck.catch(() => {
+      keyCheck = undefined;
+    });
+    return keyCheck;
+  };
+
+  interface Job {
+    profile: CertificateProfileName;
+    template: HolderCertificateTemplate;
+    prepared: PreparedHolderCertificate;
+    cardKey: CardKey;
+  }
+
+  const validateInput = (input: IssueCardCertificatesInput): Job[] => {
+    if (typeof input.applicationId !== 'string' || !/^[A-Za-z0-9_-]{1,64}$/.test(input.applicationId)) {
+      throw new ValidationError('applicationId', 'application.id', 'must be 1–64 letters, digits, _ or -');
+    }
+    if (typeof input.cardNumber !== 'string' || !CARD_NUMBER.test(input.cardNumber)) {
+      throw new ValidationError('cardNumber', 'card.number', 'must be two capital letters and 14 digits');
+    }
+    validateHolderName(input.holderName);
+    validateSubjectSerial(input.subjectSerial);
+    if (input.email !== undefined && !deps.emailKey) {
+      throw new InternalError(
+        'the CA was configured without an e-mail lookup key; cannot store an e-mail certificate',
+      );
+    }
+    const sig = input.keys?.signature;
+    const enc = input.keys?.encryption;
+    if (!sig?.spki || !enc?.spki)
+      throw new ValidationError(
+        'keys',
+        'card.keys',
+        'both the signature and the encryption public keys are required',
+      );
+    const decode = (k: CardKey, field: string) => {
+      const b = Buffer.from(k.spki, 'base64');
+      if (b.length === 0 || b.toString('base64') !== k.spki.replace(/\s+/g, '')) {
+        throw new ValidationError(`${field}.spki`, 'certificate.key.encoding', 'must be base64 DER');
+      }
+      return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+    };
+    const jobs = (['signature', 'encryption'] as const).map((which) => {
+      const cardKey = input.keys[which];
+      const profile = PROFILE_OF[which];
+      const template = templates[profile];
+      const prepared = template.prepare({
+        holderName: input.holderName,
+        subjectSerial: input.subjectSerial,
+        email: input.email,
+        spki: decode(cardKey, `keys.${which}`),
+        declaredAlgorithm: cardKey.algorithm,
+        keyField: `keys.${which}`,
+      });
+      return { profile, template, prepared, cardKey };
+    });
+    if (Buffer.from(jobs[0]!.prepared.key.keyBits).equals(Buffer.from(jobs[1]!.prepared.key.keyBits))) {
+      throw new ValidationError(
+        'keys.encryption.spki',
+        'certificate.key.reuse',
+        'the signature and encryption certificates need two different key pairs',
+      );
+    }
+    // Fails early (before any reservation) if a certificate issued now would outlive the CA.
+    for (const j of jobs) j.template.validity(now(clock));
+    return jobs;
+  };
+
+  /** Creates a `reserved` record under a fresh serial; a serial collision picks another (never reused). */
+  const reserve = async (
+    input: IssueCardCertificatesInput,
+    job: Job,
+    emailKey: string | undefined,
+  ): Promise<CertificateRecord> => {
+    for (let attempt = 1; attempt <= 8; attempt++) {
+      const at = now(clock);
+      const { notBefore, notAfter } = job.template.validity(at);
+      const record: CertificateRecord = {
+        version: 0,
+        serialNumber: newSerialNumber(deps.random),
+        issuer: ca.id,
+        profile: job.profile,
+        status: 'reserved',
+        cardNumber: input.cardNumber,
+        applicationId: input.applicationId,
+        subjectName: input.holderName,
+        subjectSerial: input.subjectSerial,
+        ...(emailKey ? { emailKey } : {}),
+        issuedMonth: taipeiMonth(at),
+        notBefore: notBefore.toISOString(),
+        notAfter: notAfter.toISOString(),
+        reservedAt: at.toISOString(),
+        updatedAt: at.toISOString(),
+      };
+      try {
+        return await certificates.create(record);
+      } catch (e) {
+        if (e instanceof VersionConflictError) continue; // serial taken: draw another
+        throw e;
+      }
+    }
+    throw new InternalError('could not reserve a unique serial number (random source broken?)');
+  };
+
+  const abandon = async (record: CertificateRecord, actor: Actor, why: string) => {
+    const t = now(clock).toISOString();
+    const saved = await certificates.save({
+      ...record,
+      status: transition(certificateLifecycle, 'certificate', record.status, 'abandoned'),
+      updatedAt: t,
+    });
+    await audit.append({
+      actor,
+      action: 'certificate.abandon',
+      subject: { type: 'certificate', id: record.serialNumber },
+      details: {
+        issuer: ca.id,
+        profile: record.profile,
+        cardNumber: record.cardNumber,
+        applicationId: record.applicationId,
+        reason: why,
+      },
+    });
+    return saved;
+  };
+
+  /** Build → check → intent → sign → store, for one reserved record. */
+  const signReserved = async (
+    reserved: CertificateRecord,
+    job: Job,
+    input: IssueCardCertificatesInput,
+    emailKey: string | undefined,
+  ) => {
+    let t0 = performance.now();
+    let record = reserved;
+    // A reservation that never reached "intent" may be re-dated; one that did is rebuilt byte for byte.
+    const start = record.tbsSha256 ? new Date(record.notBefore) : now(clock);
+    const built = job.template.build(job.prepared, record.serialNumber, start);
+    if (lint) {
+      const problems = lintHolderTbs(built.tbs, {
+        profile: job.template.profile,
+        ca,
+        urls: deps.urls,
+        serialNumber: record.serialNumber,
+        subjectName: input.holderName,
+        subjectSerial: input.subjectSerial,
+        email: input.email,
+        spki: job.prepared.spki,
+        keyKind: job.prepared.key.kind === 'ec' ? 'ec' : 'rsa',
+      });
+      if (problems.length)
+        throw new InternalError(
+          `TBS for ${record.serialNumber} failed the profile check: ${problems.join('; ')}`,
+        );
+    }
+    const tbsSha256 = sha256Hex(built.tbs);
+    timings?.record('build', elapsed(t0));
+
+    if (record.tbsSha256 && record.tbsSha256 !== tbsSha256) return { superseded: record };
+
+    if (!record.tbsSha256) {
+      t0 = performance.now();
+      const t = now(clock).toISOString();
+      record = await certificates.save({
+        ...record,
+        subjectName: input.holderName,
+        subjectSerial: input.subjectSerial,
+        ...(emailKey ? { emailKey } : { emailKey: undefined }),
+        notBefore: built.notBefore.toISOString(),
+        notAfter: built.notAfter.toISOString(),
+        tbsSha256,
+        updatedAt: t,
+      });
+      timings?.record('store', elapsed(t0));
+      t0 = performance.now();
+      await audit.append({
+        actor: input.actor,
+        action: 'certificate.sign.intent',
+        subject: { type: 'certificate', id: record.serialNumber },
+        details: {
+          issuer: ca.id,
+          profile: job.profile,
+          cardNumber: record.cardNumber,
+          applicationId: record.applicationId,
+          tbsSha256,
+          notBefore: record.notBefore,
+          notAfter: record.notAfter,
+        },
+      });
+      timings?.record('audit', elapsed(t0));
+    }
+
+    t0 = performance.now();
+    const signature = await signer.sign(ca.key, built.tbs);
+    if (!verifySignature(ca.spki, ca.key.algorithm, built.tbs, signature)) {
+      throw new DependencyError(
+        `the signer returned a signature that does not verify for ${record.serialNumber}`,
+      );
+    }
+    const der = job.template.assemble(built.tbs, signature);
+    timings?.record('sign', elapsed(t0));
+
+    t0 = performance.now();
+    const issuedAt = now(clock).toISOString();
+    let stored: CertificateRecord;
+    try {
+      stored = await certificates.save({
+        ...record,
+        status: transition(certificateLifecycle, 'certificate', record.status, 'good'),
+        der: Buffer.from(der).toString('base64'),
+        issuedAt,
+        updatedAt: issuedAt,
+      });
+    } catch (e) {
+      if (!(e instanceof VersionConflictError)) throw e;
+      // A concurrent retry stored the same TBS first: that certificate is the one.
+      const current = await certificates.get(record.serialNumber);
+      if (current && current.tbsSha256 === tbsSha256 && current.status !== 'reserved')
+        return { done: current };
+      throw e;
+    }
+    timings?.record('store', elapsed(t0));
+    t0 = performance.now();
+    await audit.append({
+      actor: input.actor,
+      action: 'certificate.sign.done',
+      subject: { type: 'certificate', id: stored.serialNumber },
+      details: {
+        issuer: ca.id,
+        profile: job.profile,
+        cardNumber: stored.cardNumber,
+        applicationId: stored.applicationId,
+        tbsSha256,
+        certificateSha256: sha256Hex(der),
+      },
+    });
+    timings?.record('audit', elapsed(t0));
+    return { done: stored };
+  };
+
+  /** Claims (or finds) the serial of each profile for this application + card. */
+  const claimSerials = async (
+    input: IssueCardCertificatesInput,
+    jobs: Job[],
+    emailKey: string | undefined,
+  ) => {
+    const name = claimName(input.applicationId, input.cardNumber);
+    for (let attempt = 1; attempt <= 10; attempt++) {
+      const t0 = performance.now();
+      const claim = await docs.get<ClaimDoc>(name);
+      const records = new Map<CertificateProfileName, CertificateRecord>();
+      const fresh: CertificateRecord[] = [];
+      for (const job of jobs) {
+        const serial = claim?.serials[job.profile];
+        const existing = serial ? await certificates.get(serial) : undefined;
+        if (serial && !existing)
+          throw new InternalError(`claimed serial ${serial} has no certificate record`);
+        if (existing && existing.status !== 'abandoned') {
+          if (existing.status === 'revoked') {
+            throw new ConflictError(
+              `the ${job.profile} certificate of card ${input.cardNumber} for application ${input.applicationId} is revoked; a retry does not re-issue it`,
+              { rule: 'certificate.revoked' },
+            );
+          }
+          records.set(job.profile, existing);
+        } else {
+          const r = await reserve(input, job, emailKey);
+          fresh.push(r);
+          records.set(job.profile, r);
+        }
+      }
+      if (fresh.length === 0) {
+        timings?.record('reserve', elapsed(t0));
+        return records;
+      }
+      const doc: ClaimDoc = {
+        applicationId: input.applicationId,
+        cardNumber: input.cardNumber,
+        serials: Object.fromEntries([...records].map(([p, r]) => [p, r.serialNumber])),
+      };
+      try {
+        await docs.put(name, doc, claim?.version ?? 0);
+        timings?.record('reserve', elapsed(t0));
+        return records;
+      } catch (e) {
+        if (!(e instanceof VersionConflictError)) throw e;
+        // Someone else claimed first: our reservations were never signed; close them and follow theirs.
+        for (const r of fresh) await abandon(r, input.actor, 'lost the issuance claim to a concurrent call');
+      }
+    }
+    throw new DependencyError(`issuance claim for card ${input.cardNumber} is too contended`);
+  };
+
+  const revokeRecord = async (record: CertificateRecord, reason: RevocationReason, actor: Actor) => {
+    const t = now(clock).toISOString();
+    const saved = await certificates.save({
+      ...record,
+      status: transition(certificateLifecycle, 'certificate', record.status, 'revoked'),
+      revokedAt: t,
+      revocationReason: reason,
+      updatedAt: t,
+    });
+    await audit.append({
+      actor,
+      action: 'certificate.revoke',
+      subject: { type: 'certificate', id: record.serialNumber },
+      details: {
+        issuer: ca.id,
+        profile: record.profile,
+        cardNumber: record.cardNumber,
+        reason,
+        previousStatus: record.status,
+      },
+    });
+    return saved;
+  };
+
+  const issueCardCertificates = async (input: IssueCardCertificatesInput): Promise<IssuedCertificates> => {
+    const t0 = performance.now();
+    const jobs = validateInput(input);
+    timings?.record('build', elapsed(t0));
+    await checkCaKey();
+    const emailKey = input.email !== undefined ? await deps.emailKey!(input.email.toLowerCase()) : undefined;
+    for (let round = 1; round <= 5; round++) {
+      const records = await claimSerials(input, jobs, emailKey);
+      const results = await Promise.all(
+        jobs.map(async (job) => {
+          const record = records.get(job.profile)!;
+          if (record.status === 'good' || record.status === 'hold') return { done: record };
+          return signReserved(record, job, input, emailKey);
+        }),
+      );
+      const superseded = results.flatMap((r) => ('superseded' in r && r.superseded ? [r.superseded] : []));
+      if (superseded.length === 0) {
+        const [signature, encryption] = results.map((r) => (r as { done: CertificateRecord }).done);
+        return { signature: signature!, encryption: encryption! };
+      }
+      // The request changed since a reservation whose TBS may have been signed: revoke it, then re-issue.
+      for (const r of superseded) await revokeRecord(r, 'superseded', input.actor);
+      const name = claimName(input.applicationId, input.cardNumber);
+      const claim = await docs.get<ClaimDoc>(name);
+      if (claim) {
+        const serials = { ...claim.serials };
+        for (const r of superseded) delete serials[r.profile];
+        await docs.put(
+          name,
+          { applicationId: claim.applicationId, cardNumber: claim.cardNumber, serials },
+          claim.version,
+        );
+      }
+      await crl.regenerate(input.actor);
+    }
+    throw new DependencyError(`issuance for card ${input.cardNumber} did not settle`);
+  };
+
+  const load = async (serialNumber: string): Promise<CertificateRecord> => {
+    const serial = typeof serialNumber === 'string' ? serialNumber.toLowerCase() : '';
+    if (!/^[0-9a-f]{1,40}$/.test(serial))
+      throw new ValidationError('serialNumber', 'certificate.serial', 'must be hexadecimal');
+    const record = await certificates.get(serial.replace(/^0+(?=.)/, ''));
+    if (!record || record.issuer !== ca.id) throw new NotFoundError(`no certificate ${serial}`);
+    return record;
+  };
+
+  /** Read-decide-write with a retry when another writer got there first. */
+  const change = async (
+    serialNumber: string,
+    decide: (r: CertificateRecord) => Promise<CertificateRecord | undefined>,
+  ): Promise<CertificateRecord> => {
+    for (let attempt = 1; ; attempt++) {
+      const record = await load(serialNumber);
+      try {
+        const changed = await decide(record);
+        await crl.regenerate();
+        return changed ?? record;
+      } catch (e) {
+        if (e instanceof VersionConflictError && attempt < 5) continue;
+        throw e;
+      }
+    }
+  };
+
+  return {
+    ca,
+    crl,
+    issueCardCertificates,
+
+    revoke: (serialNumber, reason, actor) => {
+      if (!REVOCATION_REASONS.includes(reason)) {
+        throw new ValidationError(
+          'reason',
+          'certificate.revocationReason',
+          `must be one of ${REVOCATION_REASONS.join(', ')} (suspension is a hold)`,
+        );
+      }
+      return change(serialNumber, async (r) =>
+        r.status === 'revoked' ? undefined : revokeRecord(r, reason, actor),
+      );
+    },
+
+    hold: (serialNumber, actor) =>
+      change(serialNumber, async (r) => {
+        if (r.status === 'hold') return undefined;
+        const t = now(clock).toISOString();
+        const saved = await certificates.save({
+          ...r,
+          status: transition(certificateLifecycle, 'certificate', r.status, 'hold'),
+          holdAt: t,
+          updatedAt: t,
+        });
+        await audit.append({
+          actor,
+          action: 'certificate.hold',
+          subject: { type: 'certificate', id: r.serialNumber },
+          details: { issuer: ca.id, profile: r.profile, cardNumber: r.cardNumber },
+        });
+        return saved;
+      }),
+
+    release: (serialNumber, actor) =>
+      change(serialNumber, async (r) => {
+        if (r.status === 'good') return undefined;
+        const t = now(clock).toISOString();
+        const { holdAt, ...rest } = r;
+        const saved = await certificates.save({
+          ...rest,
+          status: transition(certificateLifecycle, 'certificate', r.status, 'good'),
+          updatedAt: t,
+        });
+        await audit.append({
+          actor,
+          action: 'certificate.release',
+          subject: { type: 'certificate', id: r.serialNumber },
+          details: { issuer: ca.id, profile: r.profile, cardNumber: r.cardNumber, heldSince: holdAt },
+        });
+        return saved;
+      }),
+
+    regenerateCrl: (actor) => crl.regenerate(actor),
+
+    async resolveStaleReservations(before, actor, limit = 100) {
+      const stale = await certificates.listReservedBefore(before.toISOString(), limit);
+      const abandoned: string[] = [];
+      const revoked: string[] = [];
+      for (const r of stale) {
+        if (r.issuer !== ca.id || r.status !== 'reserved') continue;
+        try {
+          if (r.tbsSha256) {
+            await revokeRecord(r, 'superseded', actor);
+            revoked.push(r.serialNumber);
+          } else {
+            await abandon(r, actor, 'reservation never reached signing');
+            abandoned.push(r.serialNumber);
+          }
+        } catch (e) {
+          if (!(e instanceof VersionConflictError)) throw e; // someone finished it meanwhile
+        }
+      }
+      if (revoked.length) await crl.regenerate(actor);
+      return { abandoned, revoked };
+    },
+  };
+};
