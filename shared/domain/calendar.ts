@@ -93,6 +93,18 @@ export const addCalendarDays = (dateStr: string, days: number): string => {
   return s.slice(0, 10);
 };
 
+/**
+ * `dateStr` plus `years` years, same month and day; 29 February in a year without one becomes 1 March
+ * (see `birthdayOfAge` in applicant.ts for why).
+ */
+export const addCalendarYears = (dateStr: string, years: number): string => {
+  const { year, month, day } = partsOrThrow(dateStr);
+  const y = year + years;
+  if (!Number.isInteger(y) || y < 1 || y > 9999) throw new RangeError('date out of range');
+  const same = `${String(y).padStart(4, '0')}-${String(month).padStart(2, '0')}-${String(day).padStart(2, '0')}`;
+  return calendarDateParts(same) ? same : `${String(y).padStart(4, '0')}-03-01`;
+};
+
 /** Calendar days from `from` to `to` (positive when `to` is later). */
 export const calendarDaysBetween = (from: string, to: string): number => {
   return Math.round((utcMidnight(partsOrThrow(to)) - utcMidnight(partsOrThrow(from))) / DAY_MS);
