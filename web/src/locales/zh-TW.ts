@@ -4,7 +4,7 @@ import type { Messages } from './en.js';
 export const zhTW: Messages = {
   app: {
     title: '外來人口自然人憑證',
-    footer: '外來人口自然人憑證 — 申請人服務網站與戶所（服務站）作業台。時間皆為臺北時間（UTC+8）。',
+    footer: '外來人口自然人憑證 — 申請人服務網站與服務站作業台。時間皆為臺北時間（UTC+8）。',
   },
   nav: {
     skip: '跳到主要內容',
