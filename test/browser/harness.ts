@@ -60,5 +60,6 @@ export const screenshot = async (page: Page, name: string): Promise<string> => {
 /** Switches the page's language with the header's switch (as a person would). */
 export const switchLanguage = async (page: Page, lang: 'zh-TW' | 'en') => {
   await page.getByRole('button', { name: lang === 'en' ? 'English' : '中文' }).click();
-  await page.waitForFunction((l) => document.documentElement.lang === l, lang === 'en' ? 'en' : 'zh-Hant-TW');
+  // Page-side code as a string: the test project's types have no DOM.
+  await page.waitForFunction(`document.documentElement.lang === '${lang === 'en' ? 'en' : 'zh-Hant-TW'}'`);
 };

@@ -206,8 +206,7 @@ describe('holder', () => {
       const first = await timer.textContent();
       expect(first).toMatch(/1[45] 天/);
       await holder.waitForFunction(
-        (before) => document.querySelector('[role=timer]')?.textContent !== before,
-        first,
+        `document.querySelector('[role=timer]')?.textContent !== ${JSON.stringify(first)}`,
       );
       await shotBoth(holder, 'portal-order');
     },
@@ -230,7 +229,7 @@ describe('holder', () => {
       await holder.getByRole('button', { name: '前往付款' }).click();
       // Refused in the page: still here, and the field has the focus so the holder can fix it.
       expect(holder.url()).toMatch(/\/portal\/payment$/);
-      expect(await holder.evaluate(() => document.activeElement?.id)).toBe('pay-carrier');
+      expect(await holder.locator(':focus').getAttribute('id')).toBe('pay-carrier');
       await shotBoth(holder, 'portal-payment-invalid-barcode');
 
       await barcode.fill('/ABC+123');
