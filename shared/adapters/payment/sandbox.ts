@@ -246,3 +246,15 @@ ${back}`,
 
   return { gateway, handle, basePath };
 };
+
+/**
+ * The sandbox as a raw route of the local server (infra/local/server.ts `rawRoutes`): every request
+ * under `basePath`, the urlencoded form body decoded.
+ */
+export const sandboxRawRoute = (sandbox: SandboxGateway) => ({
+  prefix: sandbox.basePath,
+  handle: async (req: { method: string; path: string; body: Buffer | Uint8Array }) => {
+    const form = Object.fromEntries(new URLSearchParams(Buffer.from(req.body).toString('utf8')));
+    return sandbox.handle({ method: req.method, path: req.path, form });
+  },
+});
