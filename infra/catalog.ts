@@ -103,7 +103,8 @@ export const JOB_FUNCTIONS = {
     timeoutSeconds: 300,
   },
   crl: {
-    description: 'On a schedule: signs a fresh CRL per CA with the issuing CA key and publishes it to the PKI repository',
+    description:
+      'On a schedule: signs a fresh CRL per CA with the issuing CA key and publishes it to the PKI repository',
     table: 'read',
     caSign: 'crls',
     pkiBucket: 'write',
@@ -113,3 +114,78 @@ export const JOB_FUNCTIONS = {
 } satisfies Record<string, FunctionNeeds>;
 
 export type JobFunction = keyof typeof JOB_FUNCTIONS;
+
+/**
+ * Issuance workflow tasks, one function each, keyed by the ASL placeholder `${<Task>FunctionArn}`
+ * (statemachines/issuance.asl.json). A placeholder without an entry here fails the synth, so a new task
+ * cannot ship without someone deciding its permissions. Every task appends to the audit log (table write).
+ */
+export const TASK_FUNCTIONS = {
+  LoadApplication: {
+    description: 'Workflow: reads the application and says what is left to do',
+    table: 'readwrite',
+  },
+  AwaitPayment: {
+    description: 'Workflow: parks the payment task token on the application until the gateway callback',
+    table: 'readwrite',
+  },
+  PurgeUnpaid: {
+    description: 'Workflow: deletes an unpaid order (personal data included) when the payment window closed',
+    table: 'readwrite',
+    mail: true,
+  },
+  AllocateCard: {
+    description: 'Workflow: takes an enrolled blank card from the inventory',
+    table: 'readwrite',
+    mail: true,
+  },
+  SignCertificates: {
+    description: 'Workflow: the issuance signer, the only function that signs certificates with the CA key',
+    table: 'readwrite',
+    caSign: 'certificates',
+    memorySize: 1024,
+  },
+  RevokePreviousCard: {
+    description: "Workflow: revokes the holder's previous card once the new one is issued",
+    table: 'readwrite',
+  },
+  QueueCardJob: {
+    description: 'Workflow: queues the card personalization job and parks its task token',
+    table: 'readwrite',
+  },
+  RecordCardCompleted: {
+    description: 'Workflow: records the completed personalization',
+    table: 'readwrite',
+  },
+  AwaitMailing: {
+    description: 'Workflow: parks the mailing task token until the card station reports the tracking number',
+    table: 'readwrite',
+  },
+  ReportStalled: {
+    description: 'Workflow: tells ops that a card job or mailing is overdue',
+    table: 'readwrite',
+    mail: true,
+  },
+  NotifyShipped: {
+    description: 'Workflow: mails the holder the registered-mail tracking number',
+    table: 'readwrite',
+    mail: true,
+  },
+  MarkFailed: {
+    description: 'Workflow: marks the application failed and tells ops',
+    table: 'readwrite',
+    mail: true,
+  },
+} satisfies Record<string, FunctionNeeds>;
+
+export type TaskFunction = keyof typeof TASK_FUNCTIONS;
+
+/** `SignCertificates` → `sign-certificates` (entry file and service name). */
+export const kebab = (name: string): string => name.replace(/([a-z0-9])([A-Z])/g, '$1-$2').toLowerCase();
+
+/** Entry files, relative to the repository root. */
+export const entryOf = {
+  api: (fn: ApiFunction) => `functions/${fn}/index.ts`,
+  job: (fn: JobFunction) => `functions/${fn}/index.ts`,
+  task: (task: TaskFunction) => `functions/aws/tasks/${kebab(task)}.ts`,
+};

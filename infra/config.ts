@@ -36,16 +36,28 @@ export const DeployConfigSchema = z
       .string()
       .regex(/^\d{12}$/)
       .optional(),
-    /** SES region (SES is not offered in every region). */
-    mailRegion: z.string().optional(),
+    /** SES region: SES is not offered in every region (not in ap-east-2, Taipei), so mail has its own. */
+    mailRegion: z.string().default('ap-northeast-1'),
     /** Sender of every mail; its domain (or the address) must be a verified SES identity. */
     mailFrom: z.email().default('no-reply@example.org'),
     /** When set, the data stack creates the SES domain identity (DKIM) for this domain. */
     mailDomain: z.string().optional(),
-    /** Base URL of the API as holders see it (links in mails). Defaults to the CloudFront domain. */
+    /** Base URL of the API as holders and stations see it (the API CloudFront domain or its custom name). */
     publicBaseUrl: z.url().optional(),
+    /** The holder portal that mails link to (required for a real deployment). */
+    portalUrl: z.url().optional(),
+    /** Customer service / ops mailbox for workflow alerts (default: alarmEmail, else mailFrom). */
+    opsEmail: z.email().optional(),
     /** Base URL of the PKI repository that goes into certificates (AIA, CRL distribution points). */
     pkiBaseUrl: z.url().optional(),
+    /**
+     * Custom domains of the two CloudFront distributions (with ACM certificates in us-east-1). Without
+     * them the *.cloudfront.net names are used, which cannot enforce TLS 1.2 as the minimum.
+     */
+    apiDomainName: z.string().optional(),
+    apiCertificateArn: z.string().startsWith('arn:').optional(),
+    pkiDomainName: z.string().optional(),
+    pkiCertificateArn: z.string().startsWith('arn:').optional(),
     /** Officer / ops / card-station tokens: a Cognito user pool made here, or any OIDC issuer. */
     auth: z.enum(['cognito', 'oidc']).default('cognito'),
     oidcIssuer: z.url().optional(),
@@ -76,6 +88,15 @@ export const DeployConfigSchema = z
     crlEveryMinutes: z.coerce.number().int().min(5).max(1440).default(60),
   })
   .superRefine((c, ctx) => {
+    for (const d of ['api', 'pki'] as const) {
+      if (Boolean(c[`${d}DomainName`]) !== Boolean(c[`${d}CertificateArn`])) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [`${d}DomainName`],
+          message: `acdc:${d}DomainName and acdc:${d}CertificateArn go together`,
+        });
+      }
+    }
     if (c.auth === 'oidc' && (!c.oidcIssuer || !c.oidcAudience)) {
       ctx.addIssue({
         code: 'custom',
@@ -115,3 +136,6 @@ export const kmsKeySpecOf = (a: CaKeyAlgorithm): string =>
     'EC-P256': 'ECC_NIST_P256',
     'EC-P384': 'ECC_NIST_P384',
   })[a];
+
+export const mailRegionOf = (c: DeployConfig): string => c.mailRegion;
+export const mailConfigurationSetName = (c: DeployConfig): string => `${c.prefix}-mail`;

@@ -53,6 +53,10 @@ export const ConfigSchema = z.object({
   PKI_BUCKET: z.string().min(3).optional(),
   /** Base URL of the PKI repository (AIA, CRL distribution points in certificates). */
   PKI_BASE_URL: z.url().optional(),
+  /** The holder portal's URL, as mails link to it. */
+  PORTAL_URL: z.url().optional(),
+  /** Customer service / ops mailbox that workflow alerts go to. */
+  OPS_EMAIL: z.email().optional(),
   /** Secrets Manager secret with the payment gateway merchant credentials (JSON). */
   PAYMENT_GATEWAY_SECRET_ARN: z.string().min(1).optional(),
   /** Secrets Manager secret holding the header value CloudFront adds, so WAF cannot be bypassed. */

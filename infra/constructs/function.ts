@@ -8,10 +8,11 @@ import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
-import type { Config } from '../../shared/config.js';
 import type { TableDefinition } from '../../shared/adapters/dynamodb/table.js';
+import type { Config } from '../../shared/config.js';
 import { BUNDLE_OPTIONS, NODE_MAJOR } from '../bundling.js';
 import type { CaKeyAlgorithm } from '../config.js';
+import { acknowledgeNag } from './nag.js';
 
 /**
  * The one way a Lambda function is made (practice 7: defaults in one construct). Every function gets:
@@ -28,7 +29,11 @@ import type { CaKeyAlgorithm } from '../config.js';
  */
 
 /** Environment variables a function may receive: exactly the names shared/config.ts validates. */
-export type EnvName = keyof Config | 'POWERTOOLS_SERVICE_NAME' | 'POWERTOOLS_METRICS_NAMESPACE' | 'NODE_OPTIONS';
+export type EnvName =
+  | keyof Config
+  | 'POWERTOOLS_SERVICE_NAME'
+  | 'POWERTOOLS_METRICS_NAMESPACE'
+  | 'NODE_OPTIONS';
 
 export interface AcdcFunctionProps {
   /** Absolute path of the entry file (exports `handler`). */
@@ -130,6 +135,18 @@ export class AcdcFunction extends nodejs.NodejsFunction {
     });
     this.logGroupRef = logGroup;
     this.service = props.service;
+    acknowledgeNag(
+      this,
+      'AwsSolutions-L1',
+      `Node ${NODE_MAJOR} on purpose: the runtime the project builds and tests with (infra/bundling.ts); moving to a newer runtime is a tested change of NODE_MAJOR, not a silent default.`,
+    );
+    // Tracing.ACTIVE adds xray:PutTraceSegments / PutTelemetryRecords on "*": X-Ray has no resource-level
+    // permissions. test/infra checks that no statement has "*" in a DynamoDB or KMS action or resource.
+    acknowledgeNag(
+      role,
+      'AwsSolutions-IAM5[Resource::*]',
+      'Only the X-Ray trace upload actions (xray:PutTraceSegments, xray:PutTelemetryRecords), which support no resource-level permission.',
+    );
     // Its own log group only (the role has no managed policy, so no logs:* on every group).
     this.addToRolePolicy(
       new iam.PolicyStatement({
@@ -156,7 +173,9 @@ export class AcdcFunction extends nodejs.NodejsFunction {
    * one of those), on the table and on each index by name, and the table key through DynamoDB only.
    */
   bindTable(table: TableRef, access: TableAccess): this {
-    const indexArns = table.definition.globalSecondaryIndexes.map((g) => `${table.tableArn}/index/${g.indexName}`);
+    const indexArns = table.definition.globalSecondaryIndexes.map(
+      (g) => `${table.tableArn}/index/${g.indexName}`,
+    );
     const read = ['dynamodb:GetItem', 'dynamodb:Query'];
     const write = ['dynamodb:PutItem', 'dynamodb:DeleteItem'];
     this.addToRolePolicy(
@@ -192,7 +211,9 @@ export class AcdcFunction extends nodejs.NodejsFunction {
     }
     if (opts.seal) {
       const actions =
-        opts.seal === 'both' ? ['kms:Encrypt', 'kms:Decrypt'] : [opts.seal === 'seal' ? 'kms:Encrypt' : 'kms:Decrypt'];
+        opts.seal === 'both'
+          ? ['kms:Encrypt', 'kms:Decrypt']
+          : [opts.seal === 'seal' ? 'kms:Encrypt' : 'kms:Decrypt'];
       this.addToRolePolicy(new iam.PolicyStatement({ actions, resources: [keys.seal.keyArn] }));
       this.setEnv('KMS_SEAL_KEY_ID', keys.seal.keyArn);
     }

@@ -77,7 +77,13 @@ export const custodyStatements = (scope: Construct, p: CustodyPrincipals): iam.P
   new iam.PolicyStatement({
     sid: 'KeyAdministration',
     principals: [new iam.ArnPrincipal(p.administrator.roleArn)],
-    actions: [...DESCRIBE, 'kms:TagResource', 'kms:UntagResource', 'kms:UpdateKeyDescription', 'kms:GetKeyRotationStatus'],
+    actions: [
+      ...DESCRIBE,
+      'kms:TagResource',
+      'kms:UntagResource',
+      'kms:UpdateKeyDescription',
+      'kms:GetKeyRotationStatus',
+    ],
     resources: ['*'],
   }),
   new iam.PolicyStatement({

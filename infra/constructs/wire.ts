@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { Duration } from 'aws-cdk-lib';
+import { Annotations, Duration } from 'aws-cdk-lib';
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as logs from 'aws-cdk-lib/aws-logs';
@@ -30,12 +30,32 @@ export interface SharedResources {
   roles: { caSigner: iam.IRole; crlSigner: iam.IRole; ocspResponder: iam.IRole };
   mail: MailRef;
   pkiBucket: s3.IBucket;
+  /** Base URL of the PKI repository (AIA / CRL distribution points). */
+  pkiBaseUrl: string;
   paymentGatewaySecret: secretsmanager.ISecret;
   originVerifySecret?: secretsmanager.ISecret;
   stateMachine?: sfn.IStateMachine;
 }
 
 export class MissingEntryError extends Error {}
+
+/**
+ * Like createFunction, but an entry file that does not exist yet is reported (a synth warning) instead of
+ * failing the synth, so the app keeps synthesizing while areas are being written.
+ */
+export const tryCreateFunction = (
+  scope: Construct,
+  id: string,
+  opts: Parameters<typeof createFunction>[2],
+): AcdcFunction | undefined => {
+  try {
+    return createFunction(scope, id, opts);
+  } catch (e) {
+    if (!(e instanceof MissingEntryError)) throw e;
+    Annotations.of(scope).addWarningV2(`acdc:missing-entry:${opts.service}`, e.message);
+    return undefined;
+  }
+};
 
 /**
  * Makes one function from its catalog entry: the role the key policies expect (if it signs), then every
@@ -55,7 +75,8 @@ export const createFunction = (
 ): AcdcFunction => {
   const { needs, resources: r } = opts;
   const entry = join(REPO_ROOT, opts.entry);
-  if (!existsSync(entry)) throw new MissingEntryError(`no entry file ${opts.entry} for function ${opts.service}`);
+  if (!existsSync(entry))
+    throw new MissingEntryError(`no entry file ${opts.entry} for function ${opts.service}`);
   const role =
     needs.caSign === 'certificates'
       ? r.roles.caSigner
@@ -87,14 +108,17 @@ export const createFunction = (
       configurationSet: r.mail.configurationSet,
       region: r.mail.region,
     });
+    fn.setEnv('OPS_EMAIL', r.config.opsEmail ?? r.config.alarmEmail ?? r.config.mailFrom);
+    if (r.config.portalUrl) fn.setEnv('PORTAL_URL', r.config.portalUrl);
   }
   if (needs.workflow) {
-    if (!r.stateMachine) throw new Error(`function ${opts.service} needs the state machine, which this stack has not`);
+    if (!r.stateMachine)
+      throw new Error(`function ${opts.service} needs the state machine, which this stack has not`);
     fn.bindWorkflow(r.stateMachine, needs.workflow);
   }
   if (needs.pkiBucket) fn.bindPkiBucket(r.pkiBucket, needs.pkiBucket);
   if (needs.paymentGateway) fn.bindPaymentGateway(r.paymentGatewaySecret);
   if (r.config.publicBaseUrl) fn.setEnv('PUBLIC_BASE_URL', r.config.publicBaseUrl);
-  if (r.config.pkiBaseUrl) fn.setEnv('PKI_BASE_URL', r.config.pkiBaseUrl);
+  if (needs.caSign || needs.ocspSign || needs.pkiBucket) fn.setEnv('PKI_BASE_URL', r.pkiBaseUrl);
   return fn;
 };

@@ -1,20 +1,20 @@
-import { RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import { RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
-import * as ses from 'aws-cdk-lib/aws-ses';
 import type { Construct } from 'constructs';
 import { tableDefinition } from '../../shared/adapters/dynamodb/table.js';
-import type { DeployConfig } from '../config.js';
+import { type DeployConfig, mailConfigurationSetName, mailRegionOf } from '../config.js';
 import type { TableRef } from '../constructs/function.js';
 import { type CustodyPrincipals, custodyStatements } from '../constructs/key-custody.js';
+import { acknowledgeNag } from '../constructs/nag.js';
 
 /**
  * The data every function shares: the one DynamoDB table (built from shared/adapters/dynamodb/table.ts, the
  * same definition the local stack creates on dynalite, so keys and indexes cannot drift), its customer
- * managed key, the SES configuration set mails go through, and the two secrets the functions read at
- * cold start (the payment gateway's merchant credentials, the CloudFront origin header).
+ * managed key, the two secrets the functions read at cold start (the payment gateway's merchant
+ * credentials, the CloudFront origin header), and where mail is sent from.
  */
 export interface DataStackProps extends StackProps {
   config: DeployConfig;
@@ -85,45 +85,25 @@ export class DataStack extends Stack {
         indexName: g.indexName,
         partitionKey: attr(g.partitionKey),
         sortKey: attr(g.sortKey),
-        projectionType: g.projection.type === 'ALL' ? dynamodb.ProjectionType.ALL : dynamodb.ProjectionType.INCLUDE,
+        projectionType:
+          g.projection.type === 'ALL' ? dynamodb.ProjectionType.ALL : dynamodb.ProjectionType.INCLUDE,
         ...(g.projection.type === 'INCLUDE' ? { nonKeyAttributes: g.projection.nonKeyAttributes } : {}),
       })),
     });
     this.tableResource = table;
     this.table = { tableName: table.tableName, tableArn: table.tableArn, definition: def, key };
 
-    // Mail: a configuration set with bounce/complaint suppression and send metrics for the dashboard.
-    const mailRegion = config.mailRegion ?? region;
-    const configurationSetName = `${config.prefix}-mail`;
-    if (mailRegion === region) {
-      const cs = new ses.ConfigurationSet(this, 'MailConfigurationSet', {
-        configurationSetName,
-        reputationMetrics: true,
-        suppressionReasons: ses.SuppressionReasons.BOUNCES_AND_COMPLAINTS,
-        tlsPolicy: ses.ConfigurationSetTlsPolicy.REQUIRE,
-      });
-      cs.addEventDestination('Metrics', {
-        destination: ses.EventDestination.cloudWatchDimensions([
-          { name: 'ses:configuration-set', source: ses.CloudWatchDimensionSource.MESSAGE_TAG, defaultValue: configurationSetName },
-        ]),
-        events: [
-          ses.EmailSendingEvent.SEND,
-          ses.EmailSendingEvent.DELIVERY,
-          ses.EmailSendingEvent.BOUNCE,
-          ses.EmailSendingEvent.COMPLAINT,
-          ses.EmailSendingEvent.REJECT,
-        ],
-      });
-      if (config.mailDomain) {
-        new ses.EmailIdentity(this, 'MailDomainIdentity', {
-          identity: ses.Identity.domain(config.mailDomain),
-          configurationSet: cs,
-        });
-      }
-    }
+    // Mail goes through SES in the mail region (infra/stacks/mail.ts makes the configuration set there).
+    const mailRegion = mailRegionOf(config);
+    const configurationSetName = mailConfigurationSetName(config);
     const domain = config.mailFrom.split('@')[1]!;
     const identityArn = (identity: string) =>
-      Stack.of(this).formatArn({ service: 'ses', region: mailRegion, resource: 'identity', resourceName: identity });
+      Stack.of(this).formatArn({
+        service: 'ses',
+        region: mailRegion,
+        resource: 'identity',
+        resourceName: identity,
+      });
     this.mail = {
       from: config.mailFrom,
       region: mailRegion,
@@ -144,11 +124,11 @@ export class DataStack extends Stack {
       },
       removalPolicy: RemovalPolicy.RETAIN,
     });
-    Validations.of(this.paymentGatewaySecret).acknowledge({
-      id: 'AwsSolutions-SMG4',
-      reason:
-        'The merchant HashKey/HashIV are issued by the payment gateway, not by us; they are rotated in the gateway merchant console and then set here (docs/deploy.md), so a Lambda rotator cannot rotate them.',
-    });
+    acknowledgeNag(
+      this.paymentGatewaySecret,
+      'AwsSolutions-SMG4',
+      'The merchant HashKey/HashIV are issued by the payment gateway, not by us; they are rotated in the gateway merchant console and then set here (docs/deploy.md), so a Lambda rotator cannot rotate them.',
+    );
 
     // CloudFront adds this header to every origin request; the API functions refuse requests without it,
     // so nobody can reach the API around the WAF through the execute-api hostname.
@@ -157,10 +137,10 @@ export class DataStack extends Stack {
       description: 'Value of the x-origin-verify header CloudFront sends to the API',
       generateSecretString: { excludePunctuation: true, passwordLength: 48 },
     });
-    Validations.of(this.originVerifySecret).acknowledge({
-      id: 'AwsSolutions-SMG4',
-      reason:
-        'Rotating the origin header means updating the CloudFront distribution and the API functions together; it is rotated by redeploying with a new secret value (docs/deploy.md), not by a rotation Lambda.',
-    });
+    acknowledgeNag(
+      this.originVerifySecret,
+      'AwsSolutions-SMG4',
+      'Rotating the origin header means updating the CloudFront distribution and the API functions together; it is rotated by redeploying with a new secret value (docs/deploy.md), not by a rotation Lambda.',
+    );
   }
 }

@@ -1,10 +1,11 @@
-import { RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import { RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import type { Construct } from 'constructs';
 import { type CaKeyAlgorithm, type DeployConfig, kmsKeySpecOf } from '../config.js';
 import type { SecretKeyRefs } from '../constructs/function.js';
 import { type CustodyPrincipals, custodyRole, custodyStatements } from '../constructs/key-custody.js';
+import { acknowledgeNag } from '../constructs/nag.js';
 
 /**
  * The keys of the CA, in KMS:
@@ -54,16 +55,37 @@ export class KeysStack extends Stack {
     this.caKeyAlgorithm = config.caKeyAlgorithm;
     this.ocspKeyAlgorithm = config.ocspKeyAlgorithm;
 
-    const administrator = custodyRole(this, 'KeyAdministrator', 'key-administrator', 'Day-to-day KMS key administration (no use, no deletion, no policy change)');
-    const custodian = custodyRole(this, 'KeyCustodian', 'key-custodian', 'Second person of the two-person rule: key policy changes, disable/enable, deletion');
-    const ceremony = custodyRole(this, 'KeyCeremony', 'key-ceremony', 'Key ceremony: sign with the root CA key, read CA public keys, publish CA certificates');
+    const administrator = custodyRole(
+      this,
+      'KeyAdministrator',
+      'key-administrator',
+      'Day-to-day KMS key administration (no use, no deletion, no policy change)',
+    );
+    const custodian = custodyRole(
+      this,
+      'KeyCustodian',
+      'key-custodian',
+      'Second person of the two-person rule: key policy changes, disable/enable, deletion',
+    );
+    const ceremony = custodyRole(
+      this,
+      'KeyCeremony',
+      'key-ceremony',
+      'Key ceremony: sign with the root CA key, read CA public keys, publish CA certificates',
+    );
     this.custody = { administrator, custodian, ceremony };
 
     const lambdaRole = (rid: string, description: string) =>
       new iam.Role(this, rid, { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'), description });
-    this.caSignerRole = lambdaRole('CaSignerRole', 'Issuance signer task: the only function that signs certificates');
+    this.caSignerRole = lambdaRole(
+      'CaSignerRole',
+      'Issuance signer task: the only function that signs certificates',
+    );
     this.crlSignerRole = lambdaRole('CrlSignerRole', 'CRL job: signs CRLs with the issuing CA key');
-    this.ocspResponderRole = lambdaRole('OcspResponderRole', 'pki function: signs OCSP responses with the responder key');
+    this.ocspResponderRole = lambdaRole(
+      'OcspResponderRole',
+      'pki function: signs OCSP responses with the responder key',
+    );
 
     const arn = (r: iam.IRole) => new iam.ArnPrincipal(r.roleArn);
     const signingKey = (
@@ -73,7 +95,9 @@ export class KeysStack extends Stack {
       signers: iam.IRole[],
       publicKeyReaders: iam.IRole[],
     ) => {
-      const policy = new iam.PolicyDocument({ statements: custodyStatements(this, { administrator, custodian }) });
+      const policy = new iam.PolicyDocument({
+        statements: custodyStatements(this, { administrator, custodian }),
+      });
       policy.addStatements(
         new iam.PolicyStatement({
           sid: 'SignOnlyByNamedRoles',
@@ -103,7 +127,13 @@ export class KeysStack extends Stack {
       return key;
     };
 
-    this.rootCaKey = signingKey('RootCaKey', config.caKeyAlgorithm, 'Root CA key: signs the issuing CA certificate in the key ceremony', [ceremony], [administrator]);
+    this.rootCaKey = signingKey(
+      'RootCaKey',
+      config.caKeyAlgorithm,
+      'Root CA key: signs the issuing CA certificate in the key ceremony',
+      [ceremony],
+      [administrator],
+    );
     this.caKey = signingKey(
       'IssuingCaKey',
       config.caKeyAlgorithm,
@@ -118,12 +148,30 @@ export class KeysStack extends Stack {
       [this.ocspResponderRole],
       [ceremony, administrator, this.crlSignerRole],
     );
-    new kms.Alias(this, 'RootCaKeyAlias', { aliasName: `alias/${config.prefix}/root-ca`, targetKey: this.rootCaKey });
-    new kms.Alias(this, 'IssuingCaKeyAlias', { aliasName: `alias/${config.prefix}/issuing-ca`, targetKey: this.caKey });
-    new kms.Alias(this, 'OcspKeyAlias', { aliasName: `alias/${config.prefix}/ocsp-responder`, targetKey: this.ocspKey });
+    new kms.Alias(this, 'RootCaKeyAlias', {
+      aliasName: `alias/${config.prefix}/root-ca`,
+      targetKey: this.rootCaKey,
+    });
+    new kms.Alias(this, 'IssuingCaKeyAlias', {
+      aliasName: `alias/${config.prefix}/issuing-ca`,
+      targetKey: this.caKey,
+    });
+    new kms.Alias(this, 'OcspKeyAlias', {
+      aliasName: `alias/${config.prefix}/ocsp-responder`,
+      targetKey: this.ocspKey,
+    });
 
-    const delegatedKey = (kid: string, alias: string, description: string, spec: kms.KeySpec, usage: kms.KeyUsage, actions: string[]) => {
-      const policy = new iam.PolicyDocument({ statements: custodyStatements(this, { administrator, custodian }) });
+    const delegatedKey = (
+      kid: string,
+      alias: string,
+      description: string,
+      spec: kms.KeySpec,
+      usage: kms.KeyUsage,
+      actions: string[],
+    ) => {
+      const policy = new iam.PolicyDocument({
+        statements: custodyStatements(this, { administrator, custodian }),
+      });
       policy.addStatements(
         new iam.PolicyStatement({
           sid: 'UseThroughIamOnly',
@@ -156,18 +204,14 @@ export class KeysStack extends Stack {
       lookup: hmac('LookupKey', 'lookup', 'Keyed hashes of ARC numbers and e-mails used as index keys'),
       cardMaster: hmac('CardMasterKey', 'card-master', 'Diversifies per-card unblock secrets'),
       session: hmac('SessionKey', 'session', 'Reserved: signs stateless holder tokens'),
-      seal: delegatedKey('SealKey', 'seal', 'Seals the initial subscriber code until activation', kms.KeySpec.SYMMETRIC_DEFAULT, kms.KeyUsage.ENCRYPT_DECRYPT, [
-        'kms:Encrypt',
-        'kms:Decrypt',
-        'kms:DescribeKey',
-      ]),
+      seal: delegatedKey(
+        'SealKey',
+        'seal',
+        'Seals the initial subscriber code until activation',
+        kms.KeySpec.SYMMETRIC_DEFAULT,
+        kms.KeyUsage.ENCRYPT_DECRYPT,
+        ['kms:Encrypt', 'kms:Decrypt', 'kms:DescribeKey'],
+      ),
     };
-    for (const k of [this.secretKeys.pepper, this.secretKeys.lookup, this.secretKeys.cardMaster, this.secretKeys.session]) {
-      Validations.of(k).acknowledge({
-        id: 'AwsSolutions-KMS5',
-        reason:
-          'HMAC keys cannot rotate automatically: the stored subscriber-code hashes and lookup keys are MACs under this key and would stop matching. Rotation is a planned re-keying (new key id stored next to each MAC).',
-      });
-    }
   }
 }
