@@ -31,6 +31,7 @@ import {
   subjectKeyIdentifier,
 } from './extensions.js';
 import { inspectPublicKey, type PublicKeyInfo, spkiKeyBits } from './keys.js';
+import { type TemplateShape, templateShape } from './lint.js';
 import { holderSubject, nameToString } from './names.js';
 import type { CertificateProfile, PkiUrls } from './profiles.js';
 
@@ -243,6 +244,8 @@ export class HolderCertificateTemplate {
   readonly signatureAlgorithm: Bytes;
   private readonly head: { rsa: Bytes[]; ec: Bytes[] };
   private readonly tail: Bytes[];
+  /** The shared encodings per key kind, for the per-certificate lint. */
+  readonly shapes: { rsa: TemplateShape; ec: TemplateShape };
 
   constructor(
     readonly profile: CertificateProfile,
@@ -259,6 +262,10 @@ export class HolderCertificateTemplate {
       crlDistributionPoints(urls.crl),
       authorityKeyIdentifier(ca.keyIdentifier),
     ];
+    this.shapes = {
+      rsa: templateShape(this.signatureAlgorithm, ca.subject, [...this.head.rsa, ...this.tail]),
+      ec: templateShape(this.signatureAlgorithm, ca.subject, [...this.head.ec, ...this.tail]),
+    };
   }
 
   prepare(input: HolderCertificateInput): PreparedHolderCertificate {

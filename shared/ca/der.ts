@@ -73,7 +73,18 @@ export const hexToBytes = (hex: string): Bytes => {
 
 export const bytesToHex = (b: Bytes): string => Buffer.from(b).toString('hex');
 
+const oidCache = new Map<string, Bytes>();
+
+/** OBJECT IDENTIFIER (cached: the same few OIDs are encoded for every certificate). */
 export const oid = (dotted: string): Bytes => {
+  const cached = oidCache.get(dotted);
+  if (cached) return cached;
+  const encoded = encodeOid(dotted);
+  if (oidCache.size < 1000) oidCache.set(dotted, encoded);
+  return encoded;
+};
+
+const encodeOid = (dotted: string): Bytes => {
   const arcs = dotted.split('.').map((a) => {
     if (!/^\d+$/.test(a)) throw new RangeError(`bad OID ${dotted}`);
     return BigInt(a);

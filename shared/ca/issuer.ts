@@ -27,7 +27,7 @@ import {
 } from './certificate.js';
 import { type CrlPublisher, createCrlPublisher, type PublishedCrl } from './crl.js';
 import { verifySignature } from './keys.js';
-import { lintHolderTbs } from './lint.js';
+import { fastLintHolderTbs, lintHolderTbs } from './lint.js';
 import { validateHolderName, validateSubjectSerial } from './names.js';
 import { type CertificateProfile, type PkiUrls, PROFILES } from './profiles.js';
 import { newSerialNumber, type RandomSource } from './serial.js';
@@ -83,8 +83,11 @@ export interface CertificateAuthorityDeps {
   /** The CRL publisher of this CA; built from the same deps when absent. */
   crl?: CrlPublisher;
   crlValidityHours?: number;
-  /** Parse-back lint of every TBS before signing (default true). */
-  lint?: boolean;
+  /**
+   * Check of every TBS before signing: 'fast' (default) = a DER walk of every certificate plus the full
+   * parse-back lint of the first certificate of each shape; 'full' = the parse-back lint every time.
+   */
+  lint?: 'fast' | 'full' | 'off';
   timings?: IssuanceTimings;
 }
 
@@ -177,7 +180,8 @@ export const createCertificateAuthority = (deps: CertificateAuthorityDeps): Cert
       audit,
       validityHours: deps.crlValidityHours,
     });
-  const lint = deps.lint ?? true;
+  const lint = deps.lint ?? 'fast';
+  const fullyLinted = new Set<string>();
   const timings = deps.timings;
 
   // The CA key in the HSM must be the key of the CA certificate; checked once, before the first signature.
@@ -326,8 +330,9 @@ export const createCertificateAuthority = (deps: CertificateAuthorityDeps): Cert
     // A reservation that never reached "intent" may be re-dated; one that did is rebuilt byte for byte.
     const start = record.tbsSha256 ? new Date(record.notBefore) : now(clock);
     const built = job.template.build(job.prepared, record.serialNumber, start);
-    if (lint) {
-      const problems = lintHolderTbs(built.tbs, {
+    if (lint !== 'off') {
+      const keyKind = job.prepared.key.kind === 'ec' ? 'ec' : 'rsa';
+      const expectation = {
         profile: job.template.profile,
         ca,
         urls: deps.urls,
@@ -336,12 +341,26 @@ export const createCertificateAuthority = (deps: CertificateAuthorityDeps): Cert
         subjectSerial: input.subjectSerial,
         email: input.email,
         spki: job.prepared.spki,
-        keyKind: job.prepared.key.kind === 'ec' ? 'ec' : 'rsa',
-      });
-      if (problems.length)
+        keyKind,
+      } as const;
+      // Full parse-back lint on the first certificate of each shape (every time in 'full' mode); the
+      // fast DER walk on every certificate.
+      const shapeKey = `${job.profile}|${keyKind}|${input.email !== undefined}`;
+      const problems =
+        lint === 'full' || !fullyLinted.has(shapeKey) ? lintHolderTbs(built.tbs, expectation) : [];
+      problems.push(
+        ...fastLintHolderTbs(built.tbs, {
+          ...expectation,
+          shape: job.template.shapes[keyKind],
+          keyIdentifier: job.prepared.key.keyIdentifier,
+        }),
+      );
+      if (problems.length) {
         throw new InternalError(
           `TBS for ${record.serialNumber} failed the profile check: ${problems.join('; ')}`,
         );
+      }
+      fullyLinted.add(shapeKey);
     }
     const tbsSha256 = sha256Hex(built.tbs);
     timings?.record('build', elapsed(t0));
@@ -575,7 +594,7 @@ export const createCertificateAuthority = (deps: CertificateAuthorityDeps): Cert
     crl,
     issueCardCertificates,
 
-    revoke: (serialNumber, reason, actor) => {
+    revoke: async (serialNumber, reason, actor) => {
       if (!REVOCATION_REASONS.includes(reason)) {
         throw new ValidationError(
           'reason',

@@ -17,13 +17,7 @@ export interface PublicKeyInfo {
   keyBits: Uint8Array;
   /** RFC 5280 §4.2.1.2 method (1): SHA-1 of the subjectPublicKey bits. */
   keyIdentifier: Uint8Array;
-  keyObject: KeyObject;
 }
-
-const CURVES: Record<string, { algorithm: KeyAlgorithm; bits: number }> = {
-  prime256v1: { algorithm: 'EC-P256', bits: 256 },
-  secp384r1: { algorithm: 'EC-P384', bits: 384 },
-};
 
 /** The subjectPublicKey BIT STRING contents of an SPKI (walks the DER; no re-encoding). */
 export const spkiKeyBits = (spki: Uint8Array): Uint8Array => {
@@ -39,54 +33,107 @@ export const spkiKeyBits = (spki: Uint8Array): Uint8Array => {
 
 export const sha1 = (b: Uint8Array): Uint8Array => createHash('sha1').update(b).digest();
 
+const ALG_RSA = '300d06092a864886f70d0101010500'; // rsaEncryption, NULL parameters (RFC 3279)
+const EC_ALGORITHMS: Record<
+  string,
+  { algorithm: KeyAlgorithm; namedCurve: string; bits: number; p: bigint; b: bigint }
+> = {
+  // id-ecPublicKey + prime256v1 / secp384r1, named curves only (RFC 5480 §2.1.1)
+  '301306072a8648ce3d020106082a8648ce3d030107': {
+    algorithm: 'EC-P256',
+    namedCurve: 'prime256v1',
+    bits: 256,
+    p: 0xffffffff00000001000000000000000000000000ffffffffffffffffffffffffn,
+    b: 0x5ac635d8aa3a93e7b3ebbd55769886bc651d06b0cc53b0f63bce3c3e27d2604bn,
+  },
+  '301006072a8648ce3d020106052b81040022': {
+    algorithm: 'EC-P384',
+    namedCurve: 'secp384r1',
+    bits: 384,
+    p: 0xfffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffeffffffff0000000000000000ffffffffn,
+    b: 0xb3312fa7e23ee7e4988e056be3f82d19181d9c6efe8141120314088f5013875ac656398d8a2ed19d2a85c8edd3ec2aefn,
+  },
+};
+
+const toBigInt = (b: Uint8Array): bigint => (b.length ? BigInt(`0x${Buffer.from(b).toString('hex')}`) : 0n);
+
+/** A DER INTEGER that is positive and minimally encoded; returns its magnitude. */
+const positiveInteger = (b: Uint8Array, t: { tag: number; start: number; end: number }): Uint8Array => {
+  const v = b.subarray(t.start, t.end);
+  if (
+    t.tag !== 0x02 ||
+    v.length === 0 ||
+    (v[0]! & 0x80) !== 0 ||
+    (v[0] === 0 && v.length > 1 && (v[1]! & 0x80) === 0)
+  ) {
+    throw new RangeError('not a minimal positive INTEGER');
+  }
+  return v[0] === 0 ? v.subarray(1) : v;
+};
+
+const modPow = (base: bigint, exp: bigint, m: bigint): bigint => {
+  let r = 1n;
+  let x = base % m;
+  for (let e = exp; e > 0n; e >>= 1n) {
+    if (e & 1n) r = (r * x) % m;
+    x = (x * x) % m;
+  }
+  return r;
+};
+
 /**
- * Parses and validates an SPKI (Node/OpenSSL does the key parsing, including the EC point-on-curve check)
- * and insists on canonical DER: the key re-exported must equal the input byte for byte.
- * Throws RangeError when the bytes are not a usable public key.
+ * Reads and validates an SPKI with a strict DER walk (no general parser; this runs for every card key on
+ * the issuance path): one SPKI spanning the input, an exact algorithm identifier, a BIT STRING without
+ * unused bits; RSA: minimal positive modulus and exponent; EC: an uncompressed point on the named curve.
+ * Keys of any other algorithm come back with `algorithm: undefined` for the profile to refuse.
+ * Throws RangeError when the bytes are not a well-formed public key.
  */
 export const inspectPublicKey = (spki: Uint8Array): PublicKeyInfo => {
-  let keyObject: KeyObject;
-  try {
-    keyObject = createPublicKey({
-      key: Buffer.from(spki.buffer, spki.byteOffset, spki.byteLength),
-      format: 'der',
-      type: 'spki',
-    });
-  } catch (e) {
-    throw new RangeError(`not a public key: ${(e as Error).message}`);
+  const outer = readTlv(spki);
+  if (outer.tag !== 0x30 || outer.end !== spki.length) throw new RangeError('not a SubjectPublicKeyInfo');
+  const alg = readTlv(spki, outer.start);
+  const bitsTlv = readTlv(spki, alg.end);
+  if (alg.tag !== 0x30 || bitsTlv.tag !== 0x03 || bitsTlv.end !== outer.end || spki[bitsTlv.start] !== 0) {
+    throw new RangeError('not a SubjectPublicKeyInfo');
   }
-  const canonical = keyObject.export({ type: 'spki', format: 'der' });
-  if (!canonical.equals(spki)) throw new RangeError('public key is not in canonical DER form');
-  const keyBits = spkiKeyBits(spki);
+  const keyBits = spki.subarray(bitsTlv.start + 1, bitsTlv.end);
   const keyIdentifier = sha1(keyBits);
-  const details = keyObject.asymmetricKeyDetails ?? {};
-  if (keyObject.asymmetricKeyType === 'rsa') {
-    const bits = details.modulusLength ?? 0;
+  const algHex = Buffer.from(spki.subarray(alg.offset, alg.end)).toString('hex');
+  if (algHex === ALG_RSA) {
+    const seqT = readTlv(keyBits);
+    if (seqT.tag !== 0x30 || seqT.end !== keyBits.length) throw new RangeError('not an RSA public key');
+    const nT = readTlv(keyBits, seqT.start);
+    const eT = readTlv(keyBits, nT.end);
+    if (eT.end !== seqT.end) throw new RangeError('not an RSA public key');
+    const n = positiveInteger(keyBits, nT);
+    const e = positiveInteger(keyBits, eT);
+    const bits = n.length * 8 - Math.clz32(n[0]!) + 24;
+    if ((n[n.length - 1]! & 1) === 0) throw new RangeError('RSA modulus is even');
     const algorithm =
       bits === 2048 || bits === 3072 || bits === 4096 ? (`RSA-${bits}` as KeyAlgorithm) : undefined;
-    return {
-      algorithm,
-      kind: 'rsa',
-      bits,
-      publicExponent: details.publicExponent,
-      keyBits,
-      keyIdentifier,
-      keyObject,
-    };
+    return { algorithm, kind: 'rsa', bits, publicExponent: toBigInt(e), keyBits, keyIdentifier };
   }
-  if (keyObject.asymmetricKeyType === 'ec') {
-    const curve = CURVES[details.namedCurve ?? ''];
+  const curve = EC_ALGORITHMS[algHex];
+  if (curve) {
+    const size = curve.bits / 8;
+    if (keyBits.length !== 1 + 2 * size || keyBits[0] !== 0x04)
+      throw new RangeError('EC point is not uncompressed');
+    const x = toBigInt(keyBits.subarray(1, 1 + size));
+    const y = toBigInt(keyBits.subarray(1 + size));
+    const { p, b } = curve;
+    // y² = x³ − 3x + b (mod p): the point is on the curve (P-256 / P-384 have cofactor 1).
+    if (x >= p || y >= p || (y * y - (modPow(x, 3n, p) - 3n * x + b)) % p !== 0n)
+      throw new RangeError('EC point is not on the curve');
     return {
-      algorithm: curve?.algorithm,
+      algorithm: curve.algorithm,
       kind: 'ec',
-      bits: curve?.bits ?? 0,
-      namedCurve: details.namedCurve,
+      bits: curve.bits,
+      namedCurve: curve.namedCurve,
       keyBits,
       keyIdentifier,
-      keyObject,
     };
   }
-  return { algorithm: undefined, kind: 'other', bits: 0, keyBits, keyIdentifier, keyObject };
+  return { algorithm: undefined, kind: 'other', bits: 0, keyBits, keyIdentifier };
 };
 
 /** SPKI for an RSA public key from its modulus and exponent (PKCS#11 CKA_MODULUS / CKA_PUBLIC_EXPONENT). */

@@ -196,3 +196,188 @@ export const lintHolderTbs = (tbsDer: Bytes, x: LintExpectation): string[] => {
     fail('subjectAltName is not the one e-mail');
   return problems;
 };
+
+/**
+ * The per-certificate check on the issuance hot path: a DER walk of the TBS with its own reader, no
+ * general-purpose parser. The parts that vary per certificate are decoded and compared with the request
+ * (serial, validity, subject strings, key, SKI, e-mail); the parts that are the same for every
+ * certificate of a template must equal the template's encodings byte for byte — and those encodings are
+ * checked by the full parse-back lint (`lintHolderTbs`) on the first certificate of each shape.
+ */
+export interface FastLintExpectation extends LintExpectation {
+  /** What every certificate of the template shares, pre-encoded as hex (see `templateShape`). */
+  shape: TemplateShape;
+  keyIdentifier: Bytes;
+}
+
+export interface TemplateShape {
+  signatureAlgorithm: string;
+  issuer: string;
+  /** Constant extensions for the key kind: extnID (hex, with tag) → whole Extension (hex). */
+  constants: ReadonlyMap<string, string>;
+}
+
+/** Pre-encodes the shared parts of a template for `fastLintHolderTbs`. */
+export const templateShape = (
+  signatureAlgorithm: Bytes,
+  issuer: Bytes,
+  constantExtensions: readonly Bytes[],
+): TemplateShape => {
+  const constants = new Map<string, string>();
+  for (const e of constantExtensions) {
+    const outer = readTlv(e);
+    const id = readTlv(e, outer.start);
+    constants.set(hex(e.subarray(id.offset, id.end)), hex(e));
+  }
+  return { signatureAlgorithm: hex(signatureAlgorithm), issuer: hex(issuer), constants };
+};
+
+const OID_C = '0603550406';
+const OID_CN = '0603550403';
+const OID_SERIAL = '0603550405';
+const OID_SKI = '0603551d0e';
+const OID_SAN = '0603551d11';
+const VERSION_3 = 'a003020102';
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+const hex = (b: Bytes) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
+
+const decodeTime = (tbs: Bytes, t: { tag: number; start: number; end: number }): Date | undefined => {
+  const s = Buffer.from(tbs.subarray(t.start, t.end)).toString('latin1');
+  const m =
+    t.tag === 0x17
+      ? /^(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})Z$/.exec(s)
+      : t.tag === 0x18
+        ? /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})Z$/.exec(s)
+        : null;
+  if (!m) return undefined;
+  let year = Number(m[1]);
+  if (t.tag === 0x17) {
+    year += year >= 50 ? 1900 : 2000;
+    if (year >= 2050) return undefined;
+  } else if (year < 2050) return undefined; // RFC 5280: UTCTime through 2049
+  return new Date(Date.UTC(year, Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6])));
+};
+
+export const fastLintHolderTbs = (tbs: Bytes, x: FastLintExpectation): string[] => {
+  const problems: string[] = [];
+  const fail = (m: string) => problems.push(m);
+  try {
+    const outer = readTlv(tbs);
+    if (outer.tag !== 0x30 || outer.end !== tbs.length) return ['TBS is not one SEQUENCE'];
+    let at = outer.start;
+    const next = (tag: number, what: string) => {
+      const t = readTlv(tbs, at);
+      if (t.tag !== tag) throw new RangeError(`${what}: unexpected tag ${t.tag}`);
+      at = t.end;
+      return t;
+    };
+    const whole = (t: { offset: number; end: number }) => tbs.subarray(t.offset, t.end);
+    if (hex(whole(next(0xa0, 'version'))) !== VERSION_3) fail('not a v3 certificate');
+    const serial = next(0x02, 'serial');
+    const sb = tbs.subarray(serial.start, serial.end);
+    if (
+      sb.length > 20 ||
+      sb.length * 8 < 64 ||
+      (sb[0]! & 0x80) !== 0 ||
+      (sb[0] === 0 && (sb[1]! & 0x80) === 0)
+    ) {
+      fail('serial number not a minimal positive integer of 64 bits to 20 octets');
+    }
+    if (hex(sb).replace(/^0+/, '') !== x.serialNumber) fail('serial number differs from the reservation');
+    if (hex(whole(next(0x30, 'signature'))) !== x.shape.signatureAlgorithm)
+      fail('signature algorithm is not the CA key algorithm');
+    if (hex(whole(next(0x30, 'issuer'))) !== x.shape.issuer) fail('issuer is not the CA subject');
+    const validity = next(0x30, 'validity');
+    const nb = readTlv(tbs, validity.start);
+    const na = readTlv(tbs, nb.end);
+    const notBefore = decodeTime(tbs, nb);
+    const notAfter = decodeTime(tbs, na);
+    if (!notBefore || !notAfter || na.end !== validity.end) fail('validity does not decode');
+    else {
+      const want = new Date(notBefore.getTime());
+      want.setUTCFullYear(want.getUTCFullYear() + x.profile.validityYears);
+      if (notAfter.getTime() !== want.getTime()) fail(`validity is not ${x.profile.validityYears} years`);
+      if (notBefore < x.ca.notBefore || notAfter > x.ca.notAfter) fail('validity outside the CA validity');
+    }
+    // Subject: three single-attribute RDNs C, CN, serialNumber.
+    const subject = next(0x30, 'subject');
+    const attrs: { oid: string; tag: number; value: string }[] = [];
+    for (let s = subject.start; s < subject.end; ) {
+      const set = readTlv(tbs, s);
+      s = set.end;
+      const atv = readTlv(tbs, set.start);
+      if (set.tag !== 0x31 || atv.tag !== 0x30 || atv.end !== set.end)
+        throw new RangeError('subject RDN shape');
+      const o = readTlv(tbs, atv.start);
+      const v = readTlv(tbs, o.end);
+      if (o.tag !== 0x06 || v.end !== atv.end) throw new RangeError('subject attribute shape');
+      attrs.push({ oid: hex(whole(o)), tag: v.tag, value: utf8.decode(tbs.subarray(v.start, v.end)) });
+    }
+    const [c, cn, sn] = attrs;
+    if (attrs.length !== 3 || !c || !cn || !sn) fail('subject is not C, CN, serialNumber');
+    else {
+      if (c.oid !== OID_C || c.tag !== 0x13 || c.value !== 'TW') fail('subject C is not PrintableString TW');
+      if (cn.oid !== OID_CN || cn.tag !== 0x0c || cn.value !== x.subjectName) fail('subject CN differs');
+      if (
+        sn.oid !== OID_SERIAL ||
+        sn.tag !== 0x13 ||
+        !/^\d{16}$/.test(sn.value) ||
+        sn.value !== x.subjectSerial
+      ) {
+        fail('subject serialNumber is not the 16-digit PrintableString');
+      }
+    }
+    if (hex(whole(next(0x30, 'subjectPublicKeyInfo'))) !== hex(x.spki))
+      fail('public key differs from the card key');
+    const extsWrap = next(0xa3, 'extensions');
+    if (at !== outer.end) fail('unexpected fields after the extensions');
+    const list = readTlv(tbs, extsWrap.start);
+    if (list.tag !== 0x30 || list.end !== extsWrap.end) throw new RangeError('extensions shape');
+    const constants = x.shape.constants;
+    const seen = new Set<string>();
+    for (let e = list.start; e < list.end; ) {
+      const ext = readTlv(tbs, e);
+      e = ext.end;
+      const o = readTlv(tbs, ext.start);
+      const id = hex(whole(o));
+      if (ext.tag !== 0x30 || o.tag !== 0x06) throw new RangeError('extension shape');
+      if (seen.has(id)) fail(`extension ${id} appears twice`);
+      seen.add(id);
+      const constant = constants.get(id);
+      if (constant !== undefined) {
+        if (hex(whole(ext)) !== constant) fail(`extension ${id} differs from the profile`);
+        continue;
+      }
+      let v = readTlv(tbs, o.end);
+      if (v.tag === 0x01) fail(`extension ${id} must not be critical`);
+      if (v.tag === 0x01) v = readTlv(tbs, v.end);
+      if (v.tag !== 0x04 || v.end !== ext.end) throw new RangeError('extension value shape');
+      const value = tbs.subarray(v.start, v.end);
+      if (id === OID_SKI) {
+        const inner = readTlv(value);
+        if (
+          inner.tag !== 0x04 ||
+          inner.end !== value.length ||
+          hex(value.subarray(inner.start)) !== hex(x.keyIdentifier)
+        ) {
+          fail('subjectKeyIdentifier is not SHA-1 of the key');
+        }
+      } else if (id === OID_SAN && x.email !== undefined) {
+        const names = readTlv(value);
+        const name = readTlv(value, names.start);
+        if (names.tag !== 0x30 || names.end !== value.length || name.tag !== 0x81 || name.end !== names.end)
+          fail('subjectAltName is not one rfc822Name');
+        else if (Buffer.from(value.subarray(name.start, name.end)).toString('latin1') !== x.email)
+          fail('subjectAltName e-mail differs');
+      } else fail(`unexpected extension ${id}`);
+    }
+    for (const id of constants.keys()) if (!seen.has(id)) fail(`missing extension ${id}`);
+    if (!seen.has(OID_SKI)) fail('missing subjectKeyIdentifier');
+    if ((x.email !== undefined) !== seen.has(OID_SAN))
+      fail('subjectAltName presence differs from the request');
+  } catch (e) {
+    fail(`TBS does not decode: ${(e as Error).message}`);
+  }
+  return problems;
+};
