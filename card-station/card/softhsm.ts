@@ -294,7 +294,7 @@ class SoftHsmCard implements SmartCard {
     const handle = this.findKeyHandle(p, s, pkcs11js.CKO_PUBLIC_KEY, role);
     if (!handle) return undefined;
     const [type] = p.C_GetAttributeValue(s, handle, [{ type: pkcs11js.CKA_KEY_TYPE }]);
-    const keyType = (type!.value as Buffer).readUIntLE(0, (type!.value as Buffer).length);
+    const keyType = (type!.value as Buffer).readUInt32LE(0); // CK_ULONG, little-endian on this host
     let spki: Uint8Array;
     if (keyType === pkcs11js.CKK_RSA) {
       const [n, e] = p.C_GetAttributeValue(s, handle, [
