@@ -34,7 +34,7 @@ export type CertificateQuery =
 export interface QueryDeps {
   certificates: Pick<CertificateStore, 'get' | 'listByCard' | 'listByEmailKey' | 'listByNameAndMonth'>;
   clock: Clock;
-  /** The keyed hash under which certificates are indexed by e-mail (the same one the CA writes). */
+  /** The keyed hash under which certificates are indexed by e-mail (the same function the CA is given). */
   emailKey: (email: string) => Promise<string>;
   /** The display name (DN) of an issuing CA by id, when known. */
   issuerName?: (issuerId: string) => string | undefined;
@@ -160,7 +160,8 @@ export const createQueryUseCases = (deps: QueryDeps) => ({
         found = await deps.certificates.listByNameAndMonth(q.name, q.issuedMonth);
         break;
       case 'email':
-        found = await deps.certificates.listByEmailKey(await deps.emailKey(q.email));
+        // Lower-cased, as the CA does before it keys a certificate's e-mail.
+        found = await deps.certificates.listByEmailKey(await deps.emailKey(q.email.toLowerCase()));
         break;
       case 'cardNumber':
         found = await deps.certificates.listByCard(q.cardNumber);

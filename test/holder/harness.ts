@@ -1,10 +1,14 @@
+import { createHash, generateKeyPair, type KeyObject, randomBytes, sign } from 'node:crypto';
 import { mkdtemp } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { createApiHandler } from '../../functions/http/api.js';
 import { createOpsHandlers } from '../../functions/ops/handlers.js';
 import { opsRoutes } from '../../functions/ops/routes.js';
+import { createSelfServiceHandlers } from '../../functions/portal/self-service-handlers.js';
+import { selfServiceRoutes } from '../../functions/portal/self-service-routes.js';
 import { createQueryHandlers } from '../../functions/query/handlers.js';
 import { createTokenBucketLimiter } from '../../functions/query/rate-limit.js';
 import { queryRoutes } from '../../functions/query/routes.js';
@@ -13,85 +17,37 @@ import { revocationRoutes } from '../../functions/station/revocation-routes.js';
 import { startLocalServer } from '../../infra/local/server.js';
 import { type LocalIssuer, openLocalIssuer } from '../../infra/local/tokens.js';
 import { createMemoryRepository } from '../../shared/adapters/memory/repository.js';
+import { createTestSecretKeys } from '../../shared/adapters/secrets/local.js';
 import { createAuditLog } from '../../shared/audit.js';
-import { certificateLifecycle, transition } from '../../shared/domain/lifecycle.js';
-import type {
-  Actor,
-  Application,
-  Card,
-  CertificateRecord,
-  RevocationReason,
-} from '../../shared/domain/model.js';
-import { NotFoundError } from '../../shared/errors.js';
+import { type CertificateAuthority, createCertificateAuthority } from '../../shared/ca/issuer.js';
+import { pkiUrls } from '../../shared/ca/profiles.js';
+import type { Application, Card, CertificateRecord } from '../../shared/domain/model.js';
+import {
+  hashSubscriberCode,
+  newSubscriberCredential,
+  sealInitialCode,
+} from '../../shared/domain/subscriber-code.js';
+import { AuthenticationError } from '../../shared/errors.js';
 import { createLogger } from '../../shared/logger.js';
 import type { AuditLog } from '../../shared/ports/audit.js';
 import { AdjustableClock } from '../../shared/ports/clock.js';
+import type { OutgoingMail } from '../../shared/ports/mailer.js';
 import type { Repository } from '../../shared/ports/repository.js';
+import type { SecretKeys } from '../../shared/ports/secrets.js';
+import { createHolderUseCases, type HolderUseCases } from '../../shared/usecases/holder.js';
 import { createOpsUseCases } from '../../shared/usecases/ops.js';
 import { createQueryUseCases } from '../../shared/usecases/query.js';
-import { type CardCertificateOperations, createCardStateUseCases } from '../../shared/usecases/revocation.js';
+import { createCardStateUseCases } from '../../shared/usecases/revocation.js';
+import { buildHierarchy, SoftwareSigner, type TestHierarchy } from '../ca/helpers.js';
 
 /**
- * A CA stand-in with the issuer's semantics for status changes (idempotent hold / release / revoke
- * through the certificate lifecycle, each audited), counting how often the CRL would be regenerated.
+ * The holder, query, ops and station-revocation routes on the local server (the API Gateway stand-in),
+ * over the memory repository, a test CA hierarchy (software signer, shared/ca/issuer.ts for real),
+ * in-memory secret keys and a mailer that keeps what it sends.
  */
-export const createFakeCa = (repo: Repository, clock: AdjustableClock, audit: AuditLog) => {
-  let crlRegenerations = 0;
-  const change = async (
-    serial: string,
-    actor: Actor,
-    action: string,
-    decide: (r: CertificateRecord, now: string) => CertificateRecord | undefined,
-  ) => {
-    const r = await repo.certificates.get(serial);
-    if (!r) throw new NotFoundError(`no certificate ${serial}`);
-    const next = decide(r, clock.now().toISOString());
-    crlRegenerations++;
-    if (!next) return r;
-    const saved = await repo.certificates.save(next);
-    await audit.append({ actor, action, subject: { type: 'certificate', id: serial }, details: {} });
-    return saved;
-  };
-  const ops: CardCertificateOperations = {
-    hold: (serial, actor) =>
-      change(serial, actor, 'certificate.hold', (r, now) =>
-        r.status === 'hold'
-          ? undefined
-          : {
-              ...r,
-              status: transition(certificateLifecycle, 'certificate', r.status, 'hold'),
-              holdAt: now,
-              updatedAt: now,
-            },
-      ),
-    release: (serial, actor) =>
-      change(serial, actor, 'certificate.release', (r, now) => {
-        if (r.status === 'good') return undefined;
-        const { holdAt: _h, ...rest } = r;
-        return {
-          ...rest,
-          status: transition(certificateLifecycle, 'certificate', r.status, 'good'),
-          updatedAt: now,
-        };
-      }),
-    revoke: (serial, reason: RevocationReason, actor) =>
-      change(serial, actor, 'certificate.revoke', (r, now) =>
-        r.status === 'revoked'
-          ? undefined
-          : {
-              ...r,
-              status: transition(certificateLifecycle, 'certificate', r.status, 'revoked'),
-              revokedAt: now,
-              revocationReason: reason,
-              updatedAt: now,
-            },
-      ),
-  };
-  return { ...ops, crlRegenerations: () => crlRegenerations };
-};
 
-let seq = 0;
-const next = () => ++seq;
+const SCRYPT_LOG2N = 10;
+const generateKeyPairAsync = promisify(generateKeyPair);
 
 /** Personal data of the test holder: what no public answer may ever contain. */
 export const HOLDER = {
@@ -103,89 +59,17 @@ export const HOLDER = {
   subjectSerial: '4821390057716624',
 } as const;
 
+export const INITIAL_CODE = 'K7M4HT9C3A';
+
 export interface SeededCard {
   application: Application;
   card: Card;
   signature: CertificateRecord;
   encryption: CertificateRecord;
+  /** The card's private keys: this test's stand-in for the chip (the card client tests use emulated cards). */
+  keys: { signature: KeyObject; encryption: KeyObject };
+  code: string;
 }
-
-/** An application, its card and two good certificates, in the state issuance leaves them in. */
-export const seedIssuedCard = async (
-  repo: Repository,
-  clock: AdjustableClock,
-  over: { cardStatus?: Card['status']; appStatus?: Application['status']; activatedAt?: string } = {},
-): Promise<SeededCard> => {
-  const n = next();
-  const now = clock.now().toISOString();
-  const cardNumber = `AC${String(n).padStart(14, '0')}`;
-  const applicationId = `app-h-${n}`;
-  const serial = (k: number) => `7${String(n).padStart(7, '0')}${k}${'a1b2c3d4e5f6'}`;
-  const application = await repo.applications.create({
-    id: applicationId,
-    version: 0,
-    status: over.appStatus ?? 'mailed',
-    arcKey: `arck-${n}`,
-    arcLast4: HOLDER.arcNumber.slice(-4),
-    arcExpiry: '2029-05-31',
-    name: HOLDER.name,
-    dateOfBirth: HOLDER.dateOfBirth,
-    email: HOLDER.email,
-    mailingAddress: { ...HOLDER.mailingAddress },
-    stationId: 'TPE01',
-    officerId: 'officer-7',
-    createdAt: now,
-    updatedAt: now,
-    paymentDeadline: now,
-    credential: { hash: 'scrypt$placeholder', pepperKeyId: 'pepper-1', failures: 0 },
-    fee: { currency: 'TWD', items: [], total: 278 },
-    cardNumber,
-    certificateSerials: { signature: serial(1), encryption: serial(2) },
-  });
-  const base = {
-    version: 0,
-    issuer: 'issuing-ca-1',
-    status: 'good' as const,
-    cardNumber,
-    applicationId,
-    subjectName: HOLDER.name,
-    subjectSerial: HOLDER.subjectSerial,
-    emailKey: `emk-${HOLDER.email}`,
-    issuedMonth: now.slice(0, 7),
-    notBefore: now,
-    notAfter: new Date(clock.now().getTime() + 5 * 365 * 86_400_000).toISOString(),
-    reservedAt: now,
-    issuedAt: now,
-    updatedAt: now,
-    der: Buffer.from(`not a real certificate for ${HOLDER.name} ${HOLDER.email}`).toString('base64'),
-  };
-  const signature = await repo.certificates.create({
-    ...base,
-    serialNumber: serial(1),
-    profile: 'holder-signature',
-  });
-  const encryption = await repo.certificates.create({
-    ...base,
-    serialNumber: serial(2),
-    profile: 'holder-encryption',
-  });
-  const card = await repo.cards.create({
-    cardNumber,
-    version: 0,
-    status: over.cardStatus ?? 'mailed',
-    keys: {
-      signature: { spki: 'MFkw', algorithm: 'RSA-2048', keyId: '01' },
-      encryption: { spki: 'MFkx', algorithm: 'RSA-2048', keyId: '02' },
-    },
-    enrolledAt: now,
-    enrolledBy: 'bureau-1',
-    applicationId,
-    certificateSerials: { signature: serial(1), encryption: serial(2) },
-    ...(over.activatedAt ? { activatedAt: over.activatedAt } : {}),
-    updatedAt: now,
-  });
-  return { application, card, signature, encryption };
-};
 
 export interface Harness {
   url: string;
@@ -193,20 +77,59 @@ export interface Harness {
   repo: Repository;
   clock: AdjustableClock;
   audit: AuditLog;
-  ca: ReturnType<typeof createFakeCa>;
+  secrets: SecretKeys;
+  ca: CertificateAuthority;
+  hierarchy: TestHierarchy;
+  holder: HolderUseCases;
+  mails: OutgoingMail[];
   issuer: LocalIssuer;
+  arcKey: (arcNumber: string) => Promise<string>;
+  emailKey: (email: string) => Promise<string>;
   officer: () => Promise<string>;
   ops: () => Promise<string>;
+  /** A holder session for an application (as POST /v1/portal/sessions would give). */
+  session: (applicationId: string) => Promise<string>;
   close: () => Promise<void>;
 }
 
-/** Query, ops and station revocation routes on the local server, over the memory repository. */
-export const startStateHarness = async (opts: { queryBurst?: number } = {}): Promise<Harness> => {
+let seq = 0;
+
+const sha256hex = (s: string) => createHash('sha256').update(s, 'utf8').digest('hex');
+
+export const startHarness = async (opts: { queryBurst?: number } = {}): Promise<Harness> => {
   const clock = new AdjustableClock(undefined, new Date('2026-11-23T02:00:00.000Z'));
   const repo = createMemoryRepository({ clock });
   const audit = createAuditLog(repo.audit, clock);
-  const ca = createFakeCa(repo, clock, audit);
-  const logger = createLogger('test');
+  const secrets = createTestSecretKeys();
+  const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
+  const arcKey = async (arc: string) =>
+    hex(await secrets.mac('lookup', new TextEncoder().encode(`arc|${arc}`)));
+  const emailKey = async (email: string) =>
+    hex(await secrets.mac('lookup', new TextEncoder().encode(`email|${email}`)));
+
+  const signer = new SoftwareSigner();
+  const refs = {
+    root: signer.add('root', 'RSA-2048'),
+    issuing: signer.add('issuing', 'RSA-2048'),
+    ocsp: signer.add('ocsp', 'EC-P256'),
+  };
+  const urls = pkiUrls('http://127.0.0.1:8080');
+  const hierarchy = await buildHierarchy(signer, refs, new Date('2026-01-01T00:00:00Z'), urls);
+  const ca = createCertificateAuthority({
+    certificates: repo.certificates,
+    docs: repo.docs,
+    audit,
+    signer,
+    clock,
+    ca: hierarchy.issuing,
+    urls,
+    emailKey,
+  });
+  const chain = [hierarchy.issuing.certificate, hierarchy.root.certificate].map((c) =>
+    Buffer.from(c).toString('base64'),
+  );
+
+  const mails: OutgoingMail[] = [];
   const cardState = createCardStateUseCases({
     cards: repo.cards,
     certificates: repo.certificates,
@@ -215,31 +138,63 @@ export const startStateHarness = async (opts: { queryBurst?: number } = {}): Pro
     audit,
     clock,
   });
+  const holder = createHolderUseCases({
+    repo,
+    secrets,
+    clock,
+    audit,
+    mailer: {
+      send: async (m) => {
+        mails.push(m);
+        return { messageId: `m-${mails.length}` };
+      },
+    },
+    mail: { portalUrl: 'http://127.0.0.1:8080/portal' },
+    ca: {
+      hold: ca.hold,
+      release: ca.release,
+      revoke: ca.revoke,
+      issueCardCertificates: ca.issueCardCertificates,
+      chain: async () => chain,
+    },
+    cardState,
+    arcKey,
+    emailKey,
+    scryptLog2N: SCRYPT_LOG2N,
+  });
   const query = createQueryUseCases({
     certificates: repo.certificates,
     clock,
-    emailKey: async (email) => `emk-${email.toLowerCase()}`,
-    issuerName: (id) => (id === 'issuing-ca-1' ? 'C=TW, O=ACDC, CN=ACDC Issuing CA - G1' : undefined),
+    emailKey,
+    issuerName: (id) => (id === hierarchy.issuing.id ? hierarchy.issuing.subjectText : undefined),
   });
   const ops = createOpsUseCases({ cardState, auditStore: repo.audit, audit, clock });
+
   const dir = await mkdtemp(join(tmpdir(), 'h7-'));
   const issuer = await openLocalIssuer(join(dir, 'issuer.json'));
+  const logger = createLogger('test');
+  const authenticateHolder = async (token: string) => {
+    const s = await repo.sessions.get(sha256hex(token));
+    if (!s)
+      throw new AuthenticationError('the session is unknown or has expired', { rule: 'holder.session' });
+    return { applicationId: s.applicationId, sessionId: s.tokenHash.slice(0, 16) };
+  };
   const functions = {
     query: createApiHandler(queryRoutes, createQueryHandlers({ query }), {
       logger,
-      rateLimit: createTokenBucketLimiter({
-        capacity: opts.queryBurst ?? 1000,
-        refillPerSecond: 0.5,
-        clock,
-      }),
+      rateLimit: createTokenBucketLimiter({ capacity: opts.queryBurst ?? 1000, refillPerSecond: 0.5, clock }),
     }),
     ops: createApiHandler(opsRoutes, createOpsHandlers({ ops }), { logger }),
     station: createApiHandler(revocationRoutes, createRevocationHandlers({ cardState }), { logger }),
+    portal: createApiHandler(selfServiceRoutes, createSelfServiceHandlers({ holder }), {
+      logger,
+      authenticateHolder,
+    }),
   };
   const { server, url } = await startLocalServer({
     host: '127.0.0.1',
     port: 0,
-    specs: [...queryRoutes, ...opsRoutes, ...revocationRoutes],
+    specs: [...queryRoutes, ...opsRoutes, ...revocationRoutes, ...selfServiceRoutes],
     functions,
     verifyJwt: async (t) => (await issuer.verify(t)) as Record<string, unknown>,
     logger,
@@ -250,12 +205,126 @@ export const startStateHarness = async (opts: { queryBurst?: number } = {}): Pro
     repo,
     clock,
     audit,
+    secrets,
     ca,
+    hierarchy,
+    holder,
+    mails,
     issuer,
+    arcKey,
+    emailKey,
     officer: () => issuer.issue('officer', 'officer-7', { stationId: 'TPE01' }),
     ops: () => issuer.issue('ops', 'ops-ana'),
+    session: async (applicationId) => {
+      const token = randomBytes(32).toString('base64url');
+      const now = clock.now();
+      await repo.sessions.create({
+        tokenHash: sha256hex(token),
+        applicationId,
+        createdAt: now.toISOString(),
+        expiresAt: new Date(now.getTime() + 15 * 60_000).toISOString(),
+      });
+      return token;
+    },
     close: () => new Promise<void>((r) => server.close(() => r())),
   };
+};
+
+const spkiOf = (k: KeyObject) => (k.export({ type: 'spki', format: 'der' }) as Buffer).toString('base64');
+
+/**
+ * An application, its card and the two certificates issued by the test CA for the card's keys, in the
+ * state issuance leaves them: card and application `mailed`, both certificates `good`, the initial
+ * subscriber code hashed and sealed.
+ */
+export const seedIssuedCard = async (
+  h: Harness,
+  over: {
+    cardStatus?: Card['status'];
+    appStatus?: Application['status'];
+    code?: string;
+    arcNumber?: string;
+  } = {},
+): Promise<SeededCard> => {
+  const n = ++seq;
+  const now = h.clock.now().toISOString();
+  const cardNumber = `AC${String(n).padStart(14, '0')}`;
+  const applicationId = `app-h7-${n}`;
+  const code = over.code ?? INITIAL_CODE;
+  const [sig, enc] = await Promise.all([
+    generateKeyPairAsync('rsa', { modulusLength: 2048 }),
+    generateKeyPairAsync('ec', { namedCurve: 'prime256v1' }),
+  ]);
+  const keys: Card['keys'] = {
+    signature: { spki: spkiOf(sig.publicKey), algorithm: 'RSA-2048', keyId: '01' },
+    encryption: { spki: spkiOf(enc.publicKey), algorithm: 'EC-P256', keyId: '02' },
+  };
+  const issued = await h.ca.issueCardCertificates({
+    applicationId,
+    cardNumber,
+    holderName: HOLDER.name,
+    subjectSerial: HOLDER.subjectSerial,
+    email: HOLDER.email,
+    keys,
+    actor: { type: 'system', id: 'workflow' },
+  });
+  const serials = { signature: issued.signature.serialNumber, encryption: issued.encryption.serialNumber };
+  const credential = newSubscriberCredential(
+    await hashSubscriberCode(code, h.secrets, { log2N: SCRYPT_LOG2N }),
+    await sealInitialCode(code, applicationId, h.secrets),
+  );
+  const application = await h.repo.applications.create({
+    id: applicationId,
+    version: 0,
+    status: over.appStatus ?? 'mailed',
+    arcKey: await h.arcKey(over.arcNumber ?? HOLDER.arcNumber),
+    arcLast4: (over.arcNumber ?? HOLDER.arcNumber).slice(-4),
+    arcExpiry: '2029-05-31',
+    name: HOLDER.name,
+    dateOfBirth: HOLDER.dateOfBirth,
+    email: HOLDER.email,
+    mailingAddress: { ...HOLDER.mailingAddress },
+    stationId: 'TPE01',
+    officerId: 'officer-7',
+    createdAt: now,
+    updatedAt: now,
+    paymentDeadline: now,
+    credential,
+    fee: { currency: 'TWD', items: [], total: 278 },
+    cardNumber,
+    certificateSerials: serials,
+  });
+  const card = await h.repo.cards.create({
+    cardNumber,
+    version: 0,
+    status: over.cardStatus ?? 'mailed',
+    keys,
+    enrolledAt: now,
+    enrolledBy: 'bureau-1',
+    applicationId,
+    certificateSerials: serials,
+    ...(over.cardStatus === 'active' ? { activatedAt: now } : {}),
+    updatedAt: now,
+  });
+  return {
+    application,
+    card,
+    signature: issued.signature,
+    encryption: issued.encryption,
+    keys: { signature: sig.privateKey, encryption: enc.privateKey },
+    code,
+  };
+};
+
+/** RSA PKCS#1 v1.5 / SHA-256 by the card's signature key, base64 (what the card client asks the card for). */
+export const cardSign = (s: SeededCard, message: string): string =>
+  sign('sha256', Buffer.from(message, 'utf8'), s.keys.signature).toString('base64');
+
+export type CallResult = {
+  status: number;
+  // biome-ignore lint/suspicious/noExplicitAny: response bodies are JSON of any shape; the assertions check them
+  body: any;
+  headers: Headers;
 };
 
 /** fetch + JSON with a bearer token. */
@@ -264,7 +333,7 @@ export const call = async (
   method: string,
   body?: unknown,
   token?: string,
-): Promise<{ status: number; body: any; headers: Headers }> => {
+): Promise<CallResult> => {
   const headers: Record<string, string> = {};
   if (token) headers.authorization = `Bearer ${token}`;
   if (body !== undefined) headers['content-type'] = 'application/json';

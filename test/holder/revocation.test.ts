@@ -1,10 +1,10 @@
 import { createCardStateUseCases } from '../../shared/usecases/revocation.js';
-import { call, type Harness, seedIssuedCard, startStateHarness } from './harness.js';
+import { call, type Harness, seedIssuedCard, startHarness } from './harness.js';
 
 describe('station revocation (POST /v1/station/certificates/{serial}/revocation)', () => {
   let h: Harness;
   beforeAll(async () => {
-    h = await startStateHarness();
+    h = await startHarness();
   });
   afterAll(() => h.close());
 
@@ -12,10 +12,7 @@ describe('station revocation (POST /v1/station/certificates/{serial}/revocation)
     call(`${h.url}/v1/station/certificates/${serial}/revocation`, 'POST', body, await h.officer());
 
   it('revokes both certificates of the card and the card for good, audited with the officer and station', async () => {
-    const s = await seedIssuedCard(h.repo, h.clock, {
-      cardStatus: 'active',
-      activatedAt: h.clock.now().toISOString(),
-    });
+    const s = await seedIssuedCard(h, { cardStatus: 'active' });
     const r = await revoke(s.encryption.serialNumber, { reason: 'keyCompromise' });
     expect(r.status).toBe(200);
     expect(r.body).toMatchObject({ cardNumber: s.card.cardNumber, status: 'revoked', changed: true });
@@ -36,7 +33,7 @@ describe('station revocation (POST /v1/station/certificates/{serial}/revocation)
   });
 
   it('answers 409 for a card already revoked, saying since when and why', async () => {
-    const s = await seedIssuedCard(h.repo, h.clock);
+    const s = await seedIssuedCard(h);
     expect((await revoke(s.signature.serialNumber, { reason: 'affiliationChanged' })).status).toBe(200);
     const again = await revoke(s.signature.serialNumber, { reason: 'unspecified' });
     expect(again.status).toBe(409);
@@ -49,10 +46,7 @@ describe('station revocation (POST /v1/station/certificates/{serial}/revocation)
   });
 
   it('finishes a revocation that stopped half-way (one certificate revoked, card still active)', async () => {
-    const s = await seedIssuedCard(h.repo, h.clock, {
-      cardStatus: 'active',
-      activatedAt: h.clock.now().toISOString(),
-    });
+    const s = await seedIssuedCard(h, { cardStatus: 'active' });
     await h.ca.revoke(s.signature.serialNumber, 'unspecified', { type: 'officer', id: 'officer-7' });
     const r = await revoke(s.signature.serialNumber, { reason: 'unspecified' });
     expect(r.status).toBe(200);
@@ -61,7 +55,7 @@ describe('station revocation (POST /v1/station/certificates/{serial}/revocation)
   });
 
   it('revokes a suspended card (hold → revoked)', async () => {
-    const s = await seedIssuedCard(h.repo, h.clock);
+    const s = await seedIssuedCard(h);
     await call(
       `${h.url}/v1/ops/suspensions`,
       'POST',
@@ -80,7 +74,7 @@ describe('station revocation (POST /v1/station/certificates/{serial}/revocation)
     [{}, 'reason'],
     [{ reason: 'unspecified', note: 'x' }, 'note'],
   ])('refuses body %j with a 400 naming %s', async (body, field) => {
-    const s = await seedIssuedCard(h.repo, h.clock);
+    const s = await seedIssuedCard(h);
     const r = await revoke(s.signature.serialNumber, body);
     expect(r.status).toBe(400);
     expect(r.body.error.field).toBe(field);
@@ -97,7 +91,7 @@ describe('station revocation (POST /v1/station/certificates/{serial}/revocation)
   });
 
   it('refuses a request without a token, and a forged token', async () => {
-    const s = await seedIssuedCard(h.repo, h.clock);
+    const s = await seedIssuedCard(h);
     const url = `${h.url}/v1/station/certificates/${s.signature.serialNumber}/revocation`;
     expect((await call(url, 'POST', { reason: 'unspecified' })).status).toBe(401);
     const forged = `${(await h.officer()).slice(0, -6)}AAAAAA`;
@@ -108,7 +102,7 @@ describe('station revocation (POST /v1/station/certificates/{serial}/revocation)
 describe('card state changes never interleave', () => {
   let h: Harness;
   beforeAll(async () => {
-    h = await startStateHarness();
+    h = await startHarness();
   });
   afterAll(() => h.close());
 
@@ -124,7 +118,7 @@ describe('card state changes never interleave', () => {
   const ops = { type: 'ops' as const, id: 'ops-ana' };
 
   it('a second operation on the same card version is told the card is busy; it goes through after expiry', async () => {
-    const s = await seedIssuedCard(h.repo, h.clock);
+    const s = await seedIssuedCard(h);
     // An operation that claimed the card and crashed before saving it.
     await h.repo.markers.claim(
       `card-op:${s.card.cardNumber}:v${s.card.version}`,
@@ -145,8 +139,14 @@ describe('card state changes never interleave', () => {
     // A CA that takes a while (as an HSM-backed CRL regeneration does), so the two requests overlap.
     const tick = (n: number) => new Promise<void>((r) => setTimeout(r, n));
     const slow = (delay: number) => ({
-      hold: async (serial: string, actor: typeof ops) => (await tick(delay), h.ca.hold(serial, actor)),
-      release: async (serial: string, actor: typeof ops) => (await tick(delay), h.ca.release(serial, actor)),
+      hold: async (serial: string, actor: typeof ops) => {
+        await tick(delay);
+        return h.ca.hold(serial, actor);
+      },
+      release: async (serial: string, actor: typeof ops) => {
+        await tick(delay);
+        return h.ca.release(serial, actor);
+      },
       revoke: h.ca.revoke,
     });
     for (const [delayResume, delaySuspend, startSuspendAfter] of [
@@ -157,7 +157,7 @@ describe('card state changes never interleave', () => {
       [5, 5, 7],
       [5, 1, 6],
     ] as const) {
-      const s = await seedIssuedCard(h.repo, h.clock, { cardStatus: 'suspended' });
+      const s = await seedIssuedCard(h, { cardStatus: 'suspended' });
       await h.ca.hold(s.signature.serialNumber, ops);
       await h.ca.hold(s.encryption.serialNumber, ops);
       const with_ = (ca: ReturnType<typeof slow>) =>
@@ -188,10 +188,7 @@ describe('card state changes never interleave', () => {
   });
 
   it('a suspension that held the certificates but crashed before saving the card is finished by a retry', async () => {
-    const s = await seedIssuedCard(h.repo, h.clock, {
-      cardStatus: 'active',
-      activatedAt: h.clock.now().toISOString(),
-    });
+    const s = await seedIssuedCard(h, { cardStatus: 'active' });
     await h.ca.hold(s.signature.serialNumber, ops); // …crash here
     const r = await useCases().suspend({ cardNumber: s.card.cardNumber, by: 'holder', actor: ops });
     expect(r).toMatchObject({ status: 'suspended', changed: true });
@@ -199,11 +196,8 @@ describe('card state changes never interleave', () => {
   });
 
   it('resumption goes back to active after activation, to mailed before it; a revoked certificate is not resumed', async () => {
-    const active = await seedIssuedCard(h.repo, h.clock, {
-      cardStatus: 'active',
-      activatedAt: h.clock.now().toISOString(),
-    });
-    const mailed = await seedIssuedCard(h.repo, h.clock);
+    const active = await seedIssuedCard(h, { cardStatus: 'active' });
+    const mailed = await seedIssuedCard(h);
     for (const s of [active, mailed])
       await useCases().suspend({ cardNumber: s.card.cardNumber, by: 'holder', actor: ops });
     expect((await useCases().resume({ cardNumber: active.card.cardNumber, actor: ops })).status).toBe(
@@ -215,7 +209,7 @@ describe('card state changes never interleave', () => {
     expect(await h.repo.cards.get(mailed.card.cardNumber)).not.toHaveProperty('suspendedBy');
 
     // A station revocation that revoked one certificate of a suspended card and stopped there.
-    const half = await seedIssuedCard(h.repo, h.clock);
+    const half = await seedIssuedCard(h);
     await useCases().suspend({ cardNumber: half.card.cardNumber, by: 'holder', actor: ops });
     await h.ca.revoke(half.signature.serialNumber, 'keyCompromise', ops);
     await expect(useCases().resume({ cardNumber: half.card.cardNumber, actor: ops })).rejects.toMatchObject({

@@ -1,11 +1,11 @@
 import { auditRecordHash } from '../../shared/audit.js';
 import { parseExportTime } from '../../shared/usecases/ops.js';
-import { call, type Harness, HOLDER, seedIssuedCard, startStateHarness } from '../holder/harness.js';
+import { call, type Harness, HOLDER, seedIssuedCard, startHarness } from '../holder/harness.js';
 
 describe('ops: emergency (fax) suspension', () => {
   let h: Harness;
   beforeAll(async () => {
-    h = await startStateHarness();
+    h = await startHarness();
   });
   afterAll(() => h.close());
 
@@ -13,10 +13,7 @@ describe('ops: emergency (fax) suspension', () => {
     call(`${h.url}/v1/ops/suspensions`, 'POST', body, token ?? (await h.ops()));
 
   it('puts both certificates on hold and suspends the card by ops, audited with the ops identity and case', async () => {
-    const s = await seedIssuedCard(h.repo, h.clock, {
-      cardStatus: 'active',
-      activatedAt: h.clock.now().toISOString(),
-    });
+    const s = await seedIssuedCard(h, { cardStatus: 'active' });
     const r = await suspend({
       cardNumber: s.card.cardNumber,
       caseReference: 'FAX-2026-000123',
@@ -46,7 +43,7 @@ describe('ops: emergency (fax) suspension', () => {
   });
 
   it('is idempotent: a second fax for the same card changes nothing', async () => {
-    const s = await seedIssuedCard(h.repo, h.clock);
+    const s = await seedIssuedCard(h);
     const body = {
       cardNumber: s.card.cardNumber,
       caseReference: 'FAX-2026-000124',
@@ -59,7 +56,7 @@ describe('ops: emergency (fax) suspension', () => {
   });
 
   it('masks an ARC number written into the case reason before it reaches the audit log', async () => {
-    const s = await seedIssuedCard(h.repo, h.clock);
+    const s = await seedIssuedCard(h);
     await suspend({
       cardNumber: s.card.cardNumber,
       caseReference: 'FAX-2026-000125',
@@ -87,7 +84,7 @@ describe('ops: emergency (fax) suspension', () => {
     const unknown = await suspend({ cardNumber: 'ZZ99999999999999', caseReference: 'FAX-9', reason: 'lost' });
     expect(unknown.status).toBe(404);
     expect(unknown.body.error.rule).toBe('card.unknown');
-    const s = await seedIssuedCard(h.repo, h.clock);
+    const s = await seedIssuedCard(h);
     await call(
       `${h.url}/v1/station/certificates/${s.signature.serialNumber}/revocation`,
       'POST',
@@ -100,7 +97,7 @@ describe('ops: emergency (fax) suspension', () => {
   });
 
   it('keeps station and ops apart: neither token opens the other role’s routes', async () => {
-    const s = await seedIssuedCard(h.repo, h.clock);
+    const s = await seedIssuedCard(h);
     const asOfficer = await suspend(
       { cardNumber: s.card.cardNumber, caseReference: 'FAX-11', reason: 'lost' },
       await h.officer(),
@@ -126,7 +123,7 @@ describe('ops: emergency (fax) suspension', () => {
 describe('ops: audit export', () => {
   let h: Harness;
   beforeAll(async () => {
-    h = await startStateHarness();
+    h = await startHarness();
     // Ten records a day apart, from 2026-11-23T02:00Z.
     for (let i = 0; i < 10; i++) {
       await h.audit.append({

@@ -5,7 +5,7 @@ import {
   HOLDER,
   type SeededCard,
   seedIssuedCard,
-  startStateHarness,
+  startHarness,
 } from '../holder/harness.js';
 
 /** Every string leaf (and every key) of a JSON value, with its path. */
@@ -59,12 +59,9 @@ describe('public certificate query', () => {
   let b: SeededCard;
 
   beforeAll(async () => {
-    h = await startStateHarness();
-    a = await seedIssuedCard(h.repo, h.clock);
-    b = await seedIssuedCard(h.repo, h.clock, {
-      cardStatus: 'active',
-      activatedAt: h.clock.now().toISOString(),
-    });
+    h = await startHarness();
+    a = await seedIssuedCard(h);
+    b = await seedIssuedCard(h, { cardStatus: 'active' });
   });
   afterAll(() => h.close());
 
@@ -85,7 +82,7 @@ describe('public certificate query', () => {
       notBefore: a.signature.notBefore,
       notAfter: a.signature.notAfter,
       expired: false,
-      issuer: { id: 'issuing-ca-1', dn: 'C=TW, O=ACDC, CN=ACDC Issuing CA - G1' },
+      issuer: { id: 'issuing-ca', dn: h.hierarchy.issuing.subjectText },
       cardNumber: a.card.cardNumber,
       issuedMonth: a.signature.issuedMonth,
     });
@@ -222,7 +219,7 @@ describe('public certificate query', () => {
 describe('public query rate limit', () => {
   let h: Harness;
   beforeAll(async () => {
-    h = await startStateHarness({ queryBurst: 3 });
+    h = await startHarness({ queryBurst: 3 });
   });
   afterAll(() => h.close());
 
