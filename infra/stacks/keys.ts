@@ -5,7 +5,6 @@ import type { Construct } from 'constructs';
 import { type CaKeyAlgorithm, type DeployConfig, kmsKeySpecOf } from '../config.js';
 import type { SecretKeyRefs } from '../constructs/function.js';
 import { type CustodyPrincipals, custodyRole, custodyStatements } from '../constructs/key-custody.js';
-import { acknowledgeNag } from '../constructs/nag.js';
 
 /**
  * The keys of the CA, in KMS:

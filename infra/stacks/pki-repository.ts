@@ -41,9 +41,8 @@ export class PkiRepositoryStack extends Stack {
       lifecycleRules: [{ expiration: Duration.days(props.config.logRetentionDays) }],
       removalPolicy: RemovalPolicy.RETAIN,
     });
-logging it into itself would loop.');
 
-    this.bucket = new s3.Bucket(this, 'Repository', 
+    this.bucket = new s3.Bucket(this, 'Repository', {
       encryption: s3.BucketEncryption.S3_MANAGED,
       blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
       enforceSSL: true,
@@ -53,11 +52,14 @@ logging it into itself would loop.');
       serverAccessLogsPrefix: 'pki-repository/',
       // Every CRL ever published stays retrievable for audits; old versions move to cheaper storage.
       lifecycleRules: [
+        {
           noncurrentVersionTransitions: [
             { storageClass: s3.StorageClass.INFREQUENT_ACCESS, transitionAfter: Duration.days(30) },
-          ],,
+          ],
+        },
       ],
-      removalPolicy: RemovalPolicy.RETAIN,);
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
 
     const { config } = props;
     const custom =
@@ -92,11 +94,20 @@ logging it into itself would loop.');
       httpVersion: cloudfront.HttpVersion.HTTP2_AND_3,
       ...custom,
     });
-    this.baseUrl = config.pkiBaseUrl ?? `http://${config.pkiDomainName ?? this.distribution.distributionDomainName}`;
+    this.baseUrl =
+      config.pkiBaseUrl ?? `http://${config.pkiDomainName ?? this.distribution.distributionDomainName}`;
     if (!config.pkiDomainName) {
-      acknowledgeNag(this.distribution, 'AwsSolutions-CFR4', 'Without acdc:pkiDomainName the default *.cloudfront.net certificate is used, which cannot set a TLS minimum; relying parties use plain HTTP for CRLs anyway (signed files). Set the custom domain for production.');
+      acknowledgeNag(
+        this.distribution,
+        'AwsSolutions-CFR4',
+        'Without acdc:pkiDomainName the default *.cloudfront.net certificate is used, which cannot set a TLS minimum; relying parties use plain HTTP for CRLs anyway (signed files). Set the custom domain for production.',
+      );
     }
-    acknowledgeNag(this.distribution, 'AwsSolutions-CFR1', 'Revocation data must be reachable from every country where a certificate holder may use the card.');
+    acknowledgeNag(
+      this.distribution,
+      'AwsSolutions-CFR1',
+      'Revocation data must be reachable from every country where a certificate holder may use the card.',
+    );
     new CfnOutput(this, 'PkiBaseUrl', { value: this.baseUrl });
   }
 }
