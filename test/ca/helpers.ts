@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { generateKeyPairSync, type KeyObject, sign } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { runInThisContext } from 'node:vm';
 import {
   addYears,
   assembleSigned,
@@ -15,6 +16,17 @@ import { encodeDistinguishedName } from '../../shared/ca/names.js';
 import { newSerialNumber } from '../../shared/ca/serial.js';
 import type { Card, CardKey, KeyAlgorithm } from '../../shared/domain/model.js';
 import type { CaKeyAlgorithm, Signer, SignerKeyRef } from '../../shared/ports/signer.js';
+
+/**
+ * Sets an environment variable where native code sees it. Inside a jest test file `process.env` is a
+ * sandbox copy: SoftHSM's getenv("SOFTHSM2_CONF") at C_Initialize would otherwise read the real
+ * environment and use the system-wide token folder. The real process is the main V8 context's.
+ */
+export const setNativeEnv = (name: string, value: string): void => {
+  const real = runInThisContext('process') as NodeJS.Process;
+  real.env[name] = value;
+  process.env[name] = value;
+};
 
 /** Runs a command; never throws for a non-zero exit (tests assert on code and output). */
 export const run = (cmd: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> =>
