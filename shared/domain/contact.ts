@@ -1,4 +1,3 @@
-import { domainToASCII } from 'node:url';
 import { ValidationError } from '../errors.js';
 import type { MailingAddress } from './model.js';
 import { codePointLength, hasControlCharacters, parseFreeText, requireText } from './text.js';
@@ -21,6 +20,20 @@ const LOCAL_PART = /^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_
 const DNS_LABEL = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/;
 
 /**
+ * The ASCII (punycode), lower-case form of a domain, or '' if it is none. Uses the WHATWG URL host
+ * parser, which Node and browsers share (the portal reuses these checks), after refusing every
+ * character that would make the parser read something other than a host.
+ */
+const asciiDomain = (domain: string): string => {
+  if (hasControlCharacters(domain) || /[\s/?#:\\[\]%@]/u.test(domain)) return '';
+  try {
+    return new URL(`http://${domain}`).hostname;
+  } catch {
+    return '';
+  }
+};
+
+/**
  * An e-mail address: a pragmatic subset of RFC 5321 that real mailboxes use. The domain is lower-cased
  * and an internationalized domain is converted to its ASCII (punycode) form; the local part is kept as
  * typed (it may be case-sensitive). Rules: `email.required`, `email.length`, `email.format`,
@@ -37,8 +50,7 @@ export const parseEmail = (field: string, input: unknown): string => {
   if (!local || !domainTyped || local.length > LOCAL_MAX || !LOCAL_PART.test(local)) {
     throw new ValidationError(field, 'email.format', 'an e-mail address looks like name@example.com');
   }
-  const domain =
-    hasControlCharacters(domainTyped) || domainTyped.startsWith('[') ? '' : domainToASCII(domainTyped);
+  const domain = asciiDomain(domainTyped);
   const labels = domain.split('.');
   const tld = labels[labels.length - 1] ?? '';
   if (
