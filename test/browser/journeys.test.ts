@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { arcCheckDigit } from '../../shared/domain/arc.js';
-import { launchBrowser, newContext, screenshot, switchLanguage } from './harness.js';
+import { launchBrowser, newContext, type PageGlobals, screenshot, switchLanguage } from './harness.js';
 import { startMockApi } from './mock-api.js';
 
 /**
@@ -206,7 +206,10 @@ describe('holder', () => {
       const first = await timer.textContent();
       expect(first).toMatch(/1[45] 天/);
       await holder.waitForFunction(
-        `document.querySelector('[role=timer]')?.textContent !== ${JSON.stringify(first)}`,
+        (before) =>
+          (globalThis as unknown as PageGlobals).document.querySelector('[role=timer]')?.textContent !==
+          before,
+        first,
       );
       await shotBoth(holder, 'portal-order');
     },

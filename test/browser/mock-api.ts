@@ -136,8 +136,10 @@ export const startMockApi = async (): Promise<{ url: string; close: () => Promis
           applicationId: id,
           subscriberCode: code,
           paymentDeadline: deadline,
-          fee: { total: 278 },
-          form: { contentType: 'application/pdf', base64: MINIMAL_PDF },
+          fee: { currency: 'TWD', items: [], total: 278 },
+          arcLast4: arc.slice(-4),
+          warnings: [],
+          applicationForm: { contentType: 'application/pdf', filename: `${id}.pdf`, base64: MINIMAL_PDF },
         });
       }
       const station = /^\/v1\/station\/applications\/([^/]+)$/.exec(p);

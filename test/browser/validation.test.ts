@@ -25,8 +25,9 @@ describe('company tax id (統一編號), rule in force since 2023-04-01', () => 
     expect(isTaxId(v)).toBe(false);
   });
   it('says whether the shape or the check digit is wrong', () => {
-    expect(checkTaxId('1234')?.key).toBe('rules.invoice.taxIdFormat');
-    expect(checkTaxId('12345678')?.key).toBe('rules.invoice.taxIdChecksum');
+    expect(checkTaxId('1234')?.key).toBe('rules.ubn.format');
+    expect(checkTaxId('12345678')?.key).toBe('rules.ubn.checksum');
+    expect(checkTaxId('00000000')?.key).toBe('rules.ubn.placeholder');
   });
 });
 
@@ -34,15 +35,15 @@ describe('e-invoice carriers', () => {
   it.each(['/+.-++..', '/AAA33AA', '/P4SV.-I', '/O0O01I1'])('mobile barcode %s is accepted', (v) => {
     expect(checkMobileBarcode(v)).toBeUndefined();
   });
-  it.each(['/ABCD1234', '/ABCD12', '/ABCD12;', '/ab12345', 'ABCD1234'])(
-    'mobile barcode %s is refused',
-    (v) => {
-      expect(checkMobileBarcode(v)?.key).toBe('rules.invoice.mobileBarcode');
-    },
-  );
+  it.each(['/ABCD1234', '/ABCD12', '/ABCD12;', 'ABCD1234'])('mobile barcode %s is refused', (v) => {
+    expect(checkMobileBarcode(v)?.key).toBe('rules.einvoice.mobile_barcode');
+  });
+  it('reads a mobile barcode in capitals, as the server does', () => {
+    expect(checkMobileBarcode('/ab12345')).toBeUndefined();
+  });
   it('citizen certificate carrier: two capitals and 14 digits', () => {
     expect(checkCitizenCertificate('AB12345678901234')).toBeUndefined();
-    expect(checkCitizenCertificate('ab12345678901234')).toBeDefined();
+    expect(checkCitizenCertificate('A112345678901234')?.key).toBe('rules.einvoice.citizen_certificate');
     expect(checkCitizenCertificate('AB1234567890123')).toBeDefined();
   });
   it('donation code: 3 to 7 digits', () => {
@@ -74,13 +75,14 @@ describe('dates at the counter (Taipei calendar)', () => {
   it('an applicant is 18 on their 18th birthday, not the day before', () => {
     const adult = checkAdultBirthDate(now);
     expect(adult('2008-11-23')).toBeUndefined();
-    expect(adult('2008-11-24')?.key).toBe('rules.dateOfBirth.minor');
-    expect(adult('2030-01-01')?.key).toBe('rules.dateOfBirth.future');
-    expect(adult('2008-02-30')?.key).toBe('rules.date.format');
+    expect(adult('2008-11-24')?.key).toBe('rules.applicant.age');
+    expect(adult('2030-01-01')?.key).toBe('rules.date_of_birth.future');
+    expect(adult('2008-02-30')?.key).toBe('rules.date.invalid');
+    expect(adult('1.1.1990')?.key).toBe('rules.date.format');
   });
   it('the ARC must be valid after today', () => {
     const future = checkFutureDate(now);
     expect(future('2026-11-24')).toBeUndefined();
-    expect(future('2026-11-23')?.key).toBe('rules.arcExpiry.past');
+    expect(future('2026-11-23')?.key).toBe('rules.arc_expiry.expired');
   });
 });

@@ -40,6 +40,10 @@ export interface PortalOrder {
   name?: string;
   createdAt?: string;
   paymentDeadline?: string;
+  /** Awaiting payment and before the deadline (the server says; absent = judge by status). */
+  paymentOpen?: boolean;
+  emailMasked?: string;
+  stationId?: string;
   fee: { items: FeeLine[]; total: number };
   mailingAddress?: MailingAddress;
   invoice?: EInvoice;
@@ -83,6 +87,9 @@ export const readOrder = (raw: unknown): PortalOrder => {
     name: str(a.name),
     createdAt: str(a.createdAt),
     paymentDeadline: str(a.paymentDeadline),
+    ...(typeof a.paymentOpen === 'boolean' ? { paymentOpen: a.paymentOpen } : {}),
+    emailMasked: str(a.emailMasked),
+    stationId: str(a.stationId),
     fee: { items, total },
     mailingAddress: obj(a.mailingAddress) as MailingAddress | undefined,
     invoice: obj(a.invoice) as EInvoice | undefined,

@@ -1,11 +1,21 @@
+import { checkApplicantAge, checkArcExpiry } from '../../shared/domain/applicant.js';
 import { parseArcNumber } from '../../shared/domain/arc.js';
+import { taipeiDate } from '../../shared/domain/calendar.js';
+import {
+  parseCitizenCertificateCarrier,
+  parseDonationCode,
+  parseMobileBarcode,
+  parseUbn,
+  ubnChecksumOk,
+} from '../../shared/domain/einvoice.js';
 import { AppError } from '../../shared/errors.js';
 
 /**
  * Checks the browser runs while a person types, so mistakes show next to the field before anything is
  * sent. The server checks everything again (and its `field` errors are shown the same way); these rules
- * only spare the round trip. The ARC number uses the domain's own parser (shared/domain/arc.ts), so the
- * counter and the server can never disagree on a check digit.
+ * only spare the round trip. Wherever the domain has a pure rule (ARC number, age, ARC expiry, e-invoice
+ * carriers, company tax id) the browser runs that very code (shared/domain/*), so the page and the
+ * server can never disagree on a check digit.
  *
  * A problem is an i18n key plus values (never a finished sentence), so it re-renders in the other
  * language when the holder switches.
@@ -22,16 +32,24 @@ export const required =
   (v) =>
     v.trim() === '' ? { key: 'rules.required' } : check?.(v);
 
+/**
+ * A domain parser (shared/domain) as a check: its ValidationError's rule becomes the i18n key
+ * `rules.<rule>`, so the words are ours (in two languages) and the rule is the server's.
+ */
+export const fromDomain =
+  (parse: (value: string) => unknown): Check =>
+  (v) => {
+    try {
+      parse(v);
+      return undefined;
+    } catch (e) {
+      if (e instanceof AppError && e.rule) return { key: `rules.${e.rule}` };
+      throw e;
+    }
+  };
+
 /** ARC (UI) number, current (A800000014) or old (AC01234567) format, with its check digit. */
-export const checkArcNumber: Check = (v) => {
-  try {
-    parseArcNumber(v);
-    return undefined;
-  } catch (e) {
-    if (e instanceof AppError && e.rule) return { key: `rules.${e.rule}` };
-    return { key: 'rules.arc.format' };
-  }
-};
+export const checkArcNumber: Check = fromDomain((v) => parseArcNumber(v));
 
 /** The holder's second secret as printed on the application form: 6–10 letters or digits. */
 export const checkSubscriberCode: Check = (v) =>
@@ -62,88 +80,41 @@ export const checkIssuedMonth: Check = (v) =>
   /^\d{4}-(0[1-9]|1[0-2])$/.test(v.trim()) ? undefined : { key: 'rules.issuedMonth.format' };
 
 // ---------------------------------------------------------------------------------------------------
-// Dates: YYYY-MM-DD, compared as calendar days in Asia/Taipei (where the counter is)
-
-const ISO_DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
-
-const parseIsoDate = (v: string): { y: number; m: number; d: number } | undefined => {
-  const m = ISO_DATE.exec(v.trim());
-  if (!m) return undefined;
-  const y = Number(m[1]);
-  const mo = Number(m[2]);
-  const d = Number(m[3]);
-  const dt = new Date(Date.UTC(y, mo - 1, d));
-  if (dt.getUTCFullYear() !== y || dt.getUTCMonth() !== mo - 1 || dt.getUTCDate() !== d) return undefined;
-  return { y, m: mo, d };
-};
+// Dates at the counter (Asia/Taipei calendar), through the domain's own checks
 
 /** Today's date in Taipei as YYYY-MM-DD. */
-export const taipeiToday = (now: Date = new Date()): string =>
-  new Intl.DateTimeFormat('en-CA', {
-    timeZone: 'Asia/Taipei',
-    year: 'numeric',
-    month: '2-digit',
-    day: '2-digit',
-  }).format(now);
+export const taipeiToday = (now: Date = new Date()): string => taipeiDate(now);
 
-/** The applicant is 18 or older today (a birthday on 29 February counts from 1 March in other years). */
+/** The applicant is 18 or older on today's Taipei date (shared/domain/applicant.ts). */
 export const checkAdultBirthDate =
   (now: () => Date = () => new Date()): Check =>
-  (v) => {
-    const b = parseIsoDate(v);
-    if (!b) return { key: 'rules.date.format' };
-    const today = parseIsoDate(taipeiToday(now()))!;
-    if (b.y < 1900) return { key: 'rules.dateOfBirth.range' };
-    const sameOrAfterBirthday = today.m > b.m || (today.m === b.m && today.d >= b.d);
-    const age = today.y - b.y - (sameOrAfterBirthday ? 0 : 1);
-    if (v.trim() > taipeiToday(now())) return { key: 'rules.dateOfBirth.future' };
-    return age >= 18 ? undefined : { key: 'rules.dateOfBirth.minor', values: { age: 18 } };
-  };
+  (v) =>
+    fromDomain((x) => checkApplicantAge(x, now()))(v);
 
-/** The ARC must still be valid after today. */
+/** The ARC must still be valid after today, and not implausibly far ahead. */
 export const checkFutureDate =
   (now: () => Date = () => new Date()): Check =>
-  (v) => {
-    if (!parseIsoDate(v)) return { key: 'rules.date.format' };
-    return v.trim() > taipeiToday(now()) ? undefined : { key: 'rules.arcExpiry.past' };
-  };
+  (v) =>
+    fromDomain((x) => checkArcExpiry(x, now()))(v);
 
 // ---------------------------------------------------------------------------------------------------
-// E-invoice buyer data (Ministry of Finance rules)
+// E-invoice buyer data (Ministry of Finance rules), through shared/domain/einvoice.ts
 
-/** Mobile barcode carrier (手機條碼, 3J0002): `/` then seven of 0-9 A-Z . + - */
-export const checkMobileBarcode: Check = (v) =>
-  /^\/[0-9A-Z.+-]{7}$/.test(v.trim()) ? undefined : { key: 'rules.invoice.mobileBarcode' };
+/** Mobile barcode carrier (手機條碼, 3J0002): `/` then seven of 0-9 A-Z . + - (upper-cased, as the server does). */
+export const checkMobileBarcode: Check = fromDomain((v) => parseMobileBarcode('carrier', v));
 
 /** Citizen digital certificate carrier (自然人憑證條碼, CQ0001): two capital letters and 14 digits. */
-export const checkCitizenCertificate: Check = (v) =>
-  /^[A-Z]{2}\d{14}$/.test(v.trim()) ? undefined : { key: 'rules.invoice.citizenCertificate' };
+export const checkCitizenCertificate: Check = fromDomain((v) => parseCitizenCertificateCarrier('carrier', v));
 
 /** Donation code (捐贈碼 / 愛心碼): 3 to 7 digits. */
-export const checkDonationCode: Check = (v) =>
-  /^\d{3,7}$/.test(v.trim()) ? undefined : { key: 'rules.invoice.donationCode' };
+export const checkDonationCode: Check = fromDomain((v) => parseDonationCode('donationCode', v));
 
 /**
- * Company tax id (統一編號) with the checksum in force since 2023-04-01: weights 1,2,1,2,1,2,4,1, each
- * product's digits added, the total divisible by 5 — or, when the 7th digit is 7 (4×7 = 28 may count as
- * 10 or 1), the total + 1 divisible by 5. Every number valid under the old mod-10 rule stays valid.
+ * Company tax id (統一編號) with the checksum in force since 2023-04-01 (weights 1,2,1,2,1,2,4,1, digit
+ * sums added, divisible by 5; a 7th digit 7 may count either way).
  */
-export const isTaxId = (v: string): boolean => {
-  if (!/^\d{8}$/.test(v)) return false;
-  const weights = [1, 2, 1, 2, 1, 2, 4, 1];
-  let sum = 0;
-  for (let i = 0; i < 8; i++) {
-    const p = Number(v[i]) * weights[i]!;
-    sum += Math.floor(p / 10) + (p % 10);
-  }
-  return sum % 5 === 0 || (v[6] === '7' && (sum + 1) % 5 === 0);
-};
-
-export const checkTaxId: Check = (v) => {
-  const s = v.trim();
-  if (!/^\d{8}$/.test(s)) return { key: 'rules.invoice.taxIdFormat' };
-  return isTaxId(s) ? undefined : { key: 'rules.invoice.taxIdChecksum' };
-};
+export const isTaxId = (v: string): boolean => /^\d{8}$/.test(v) && ubnChecksumOk(v);
+export const checkTaxId: Check = fromDomain((v) => parseUbn('taxId', v));
 
 // ---------------------------------------------------------------------------------------------------
 // Mailing address (Taiwan): postal code and a printable line

@@ -182,7 +182,7 @@ export const OrderPage = () => {
                 </tr>
               </tfoot>
             </table>
-            {order.status === 'awaiting_payment' && order.paymentDeadline ? (
+            {order.status === 'awaiting_payment' && order.paymentOpen !== false && order.paymentDeadline ? (
               <>
                 <p>
                   {t('order.deadline')}: <strong>{formatDateTime(order.paymentDeadline)}</strong>{' '}
@@ -194,6 +194,9 @@ export const OrderPage = () => {
                   {t('order.pay')}
                 </Link>
               </>
+            ) : null}
+            {order.status === 'awaiting_payment' && order.paymentOpen === false ? (
+              <Notice kind="warning">{t('order.deadlinePassed')}</Notice>
             ) : null}
             {order.paidAt ? <p>{t('order.paidAt', { date: formatDateTime(order.paidAt) })}</p> : null}
           </section>

@@ -16,6 +16,8 @@ export const ApplicationLookup = () => {
   const [busy, setBusy] = useState(false);
   const [problem, setProblem] = useState<Problem>();
   const [found, setFound] = useState<{ order: PortalOrder; raw: Record<string, unknown> }>();
+  const [confirmCancel, setConfirmCancel] = useState(false);
+  const [cancelled, setCancelled] = useState(false);
   const form = useForm(
     'lookup',
     { applicationId: initialId },
@@ -25,15 +27,20 @@ export const ApplicationLookup = () => {
     },
   );
 
-  const lookup = async (id: string) => {
+  const lookup = async (id: string, cancel = false) => {
     if (!session) return;
     setProblem(undefined);
     setFound(undefined);
+    setCancelled(false);
+    setConfirmCancel(false);
     setBusy(true);
     try {
-      const raw = await api<Record<string, unknown>>(`/v1/station/applications/${encodeURIComponent(id)}`, {
+      const path = `/v1/station/applications/${encodeURIComponent(id)}${cancel ? '/cancellation' : ''}`;
+      const raw = await api<Record<string, unknown>>(path, {
         token: session.token,
+        ...(cancel ? { method: 'POST' as const } : {}),
       });
+      if (cancel) setCancelled(true);
       setFound({ order: readOrder(raw), raw });
     } catch (err) {
       if (isSessionProblem(err)) {
@@ -131,6 +138,28 @@ export const ApplicationLookup = () => {
               </>
             ) : null}
           </dl>
+          {cancelled ? (
+            <Notice kind="success" id="cancel-result">
+              {t('lookup.cancelled')}
+            </Notice>
+          ) : null}
+          {o.status === 'awaiting_payment' ? (
+            confirmCancel ? (
+              <Notice kind="warning" id="cancel-confirm">
+                <p>{t('lookup.cancelConfirm')}</p>
+                <button type="button" class="danger" onClick={() => void lookup(o.applicationId, true)}>
+                  {t('lookup.cancelYes')}
+                </button>
+                <button type="button" onClick={() => setConfirmCancel(false)}>
+                  {t('form.cancel')}
+                </button>
+              </Notice>
+            ) : (
+              <button type="button" onClick={() => setConfirmCancel(true)}>
+                {t('lookup.cancel')}
+              </button>
+            )
+          ) : null}
         </section>
       ) : null}
     </>

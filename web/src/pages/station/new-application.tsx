@@ -15,26 +15,16 @@ import {
 } from '../../validation.js';
 import { isSessionProblem, StationNav, useOfficer } from './officer.js';
 
+/** `POST /v1/station/applications` (shared/contracts/station.ts CounterApplicationResponse). */
 interface Created {
   applicationId: string;
   subscriberCode: string;
   paymentDeadline?: string;
   fee?: { total?: number };
-  warnings?: unknown;
+  warnings?: { code: string; message: string; cardNumber?: string }[];
   replacesCardNumber?: string;
-  pdf?: string;
+  applicationForm?: { contentType: string; filename: string; base64: string };
 }
-
-/** The application form PDF as base64, wherever the answer put it. */
-const pdfOf = (raw: Record<string, unknown>): string | undefined => {
-  const f = raw.form;
-  if (typeof f === 'string') return f;
-  if (f && typeof f === 'object') {
-    const o = f as Record<string, unknown>;
-    for (const k of ['base64', 'data', 'content', 'pdf']) if (typeof o[k] === 'string') return o[k] as string;
-  }
-  return typeof raw.formPdf === 'string' ? raw.formPdf : undefined;
-};
 
 const pdfUrl = (base64: string): string => {
   const bin = atob(base64);
@@ -130,9 +120,9 @@ export const NewApplication = () => {
           },
         },
       });
-      const pdf = pdfOf(raw);
-      setCreated({ ...(raw as unknown as Created), ...(pdf ? { pdf } : {}) });
-      if (pdf) setPdfHref(pdfUrl(pdf));
+      const c = raw as unknown as Created;
+      setCreated(c);
+      if (c.applicationForm?.base64) setPdfHref(pdfUrl(c.applicationForm.base64));
       form.setValues(EMPTY);
       setTimeout(() => document.getElementById('created-title')?.focus(), 0);
     } catch (err) {
@@ -164,8 +154,15 @@ export const NewApplication = () => {
           </p>
           <p class="warning-text">{t('apply.codeOnce')}</p>
         </section>
-        {created.replacesCardNumber ? (
-          <Notice kind="warning">{t('apply.replaces', { card: created.replacesCardNumber })}</Notice>
+        {created.replacesCardNumber || created.warnings?.some((w) => w.code === 'live_card') ? (
+          <Notice kind="warning" id="created-warning">
+            {t('apply.replaces', {
+              card:
+                created.replacesCardNumber ??
+                created.warnings?.find((w) => w.code === 'live_card')?.cardNumber ??
+                '',
+            })}
+          </Notice>
         ) : null}
         <dl class="facts">
           {created.paymentDeadline ? (
@@ -189,7 +186,7 @@ export const NewApplication = () => {
             <a
               class="button"
               href={pdfHref}
-              download={`application-${created.applicationId}.pdf`}
+              download={created.applicationForm?.filename ?? `application-${created.applicationId}.pdf`}
               id="form-download"
             >
               {t('apply.downloadForm')}
