@@ -1,4 +1,4 @@
-import { createHash, randomBytes, randomInt } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type {
   OrderResponse,
   PaymentRequest,
@@ -8,6 +8,8 @@ import type {
 } from '../contracts/portal.js';
 import { parseArcNumber } from '../domain/arc.js';
 import { isPastDeadline } from '../domain/calendar.js';
+import { maskEmail } from '../domain/contact.js';
+import { newMerchantTradeNo } from '../domain/ids.js';
 import type {
   Actor,
   Application,
@@ -87,22 +89,6 @@ const isApplication = (r: Application | ApplicationTombstone | undefined): r is 
   r !== undefined && 'arcKey' in r;
 
 const sha256hex = (s: string) => createHash('sha256').update(s, 'utf8').digest('hex');
-
-/** e.g. `c***@example.com`: enough for the holder to recognise, not for anyone to harvest. */
-export const maskEmail = (email: string): string => {
-  const at = email.lastIndexOf('@');
-  if (at < 1) return '***';
-  return `${email[0]}***${email.slice(at)}`;
-};
-
-const TRADE_NO_ALPHABET = 'ABCDEFGHJKLMNPQRSTUVWXYZ23456789';
-
-/** A fresh merchant trade number: `AC` + 18 random letters/digits (ECPay: ≤ 20 alphanumerics, unique). */
-export const newMerchantTradeNo = (): string => {
-  let s = 'AC';
-  for (let i = 0; i < 18; i++) s += TRADE_NO_ALPHABET[randomInt(TRADE_NO_ALPHABET.length)];
-  return s;
-};
 
 /** How long the trade number → application mapping is kept: long past the deadline, for late payments. */
 const TRADE_MARKER_DAYS = 120;
@@ -259,7 +245,7 @@ export const createPortalUseCases = (deps: PortalDeps) => {
     async startPayment(session: HolderSessionRef, req: PaymentRequest): Promise<PaymentResponse> {
       const mailingAddress = validateMailingAddress(req.mailingAddress, 'mailingAddress');
       const invoice = validateInvoice(req.invoice, 'invoice');
-      const merchantTradeNo = newMerchantTradeNo();
+      const merchantTradeNo = newMerchantTradeNo(deps.clock.now());
 
       for (let attempt = 1; ; attempt++) {
         const app = await loadOrder(session);

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import type {
   ApplicationStatusResponse,
   CounterApplicationRequest,
@@ -8,7 +7,9 @@ import { renderApplicationForm } from '../documents/application-form.js';
 import { checkApplicantAge, checkArcExpiry } from '../domain/applicant.js';
 import { maskArc, parseArcNumber } from '../domain/arc.js';
 import { paymentDeadline, taipeiDate } from '../domain/calendar.js';
+import { parseEmail, parseHolderName, parseMailingAddress } from '../domain/contact.js';
 import { parseEInvoice } from '../domain/einvoice.js';
+import { newApplicationId, parseApplicationId } from '../domain/ids.js';
 import { applicationLifecycle, transition } from '../domain/lifecycle.js';
 import type {
   Actor,
@@ -25,7 +26,6 @@ import {
   newSubscriberCredential,
   sealInitialCode,
 } from '../domain/subscriber-code.js';
-import { parseFreeText } from '../domain/text.js';
 import { ConflictError, GoneError, NotFoundError, ValidationError, VersionConflictError } from '../errors.js';
 import { applicationReceivedMail } from '../mail/templates.js';
 import type { AuditLog } from '../ports/audit.js';
@@ -113,50 +113,9 @@ export const toStatusResponse = (rec: Application | ApplicationTombstone): Appli
 export const arcKeyOf = async (secrets: SecretKeys, arcNumber: string): Promise<string> =>
   Buffer.from(await secrets.mac('lookup', new TextEncoder().encode(`arc|${arcNumber}`))).toString('hex');
 
-// TEMPORARY until shared/domain/contact.ts and ids.ts land (H1): minimal equivalents.
-export const validateEmail = (input: unknown, field = 'email'): string => {
-  const s = parseFreeText(field, 'email', input, 'the e-mail address', 254);
-  if (!/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(s))
-    throw new ValidationError(field, 'email.format', 'is not an e-mail address');
-  return s;
-};
-export const validateMailingAddress = (input: unknown, field = 'mailingAddress'): MailingAddress => {
-  if (!input || typeof input !== 'object')
-    throw new ValidationError(field, 'address.required', 'the mailing address is required');
-  const a = input as Record<string, unknown>;
-  const postalCode = parseFreeText(
-    `${field}.postalCode`,
-    'address.postal_code',
-    a.postalCode,
-    'the postal code',
-    6,
-  );
-  if (!/^(\d{3}|\d{5}|\d{6})$/.test(postalCode))
-    throw new ValidationError(`${field}.postalCode`, 'address.postal_code', 'must be 3, 5 or 6 digits');
-  const out: MailingAddress = {
-    postalCode,
-    city: parseFreeText(`${field}.city`, 'address.city', a.city, 'the city', 40),
-    line1: parseFreeText(`${field}.line1`, 'address.line1', a.line1, 'the address', 120),
-  };
-  if (a.line2 !== undefined && a.line2 !== '')
-    out.line2 = parseFreeText(`${field}.line2`, 'address.line2', a.line2, 'the address', 120);
-  if (a.recipient !== undefined && a.recipient !== '')
-    out.recipient = parseFreeText(
-      `${field}.recipient`,
-      'address.recipient',
-      a.recipient,
-      'the recipient',
-      80,
-    );
-  if (a.phone !== undefined && a.phone !== '')
-    out.phone = parseFreeText(`${field}.phone`, 'address.phone', a.phone, 'the phone', 20);
-  return out;
-};
-const validateName = (input: unknown, field = 'name'): string =>
-  parseFreeText(field, 'name', input, 'the name', 100);
-export const newApplicationId = (now: Date): string =>
-  `app_${now.getTime().toString(36).padStart(9, '0')}${randomBytes(10).toString('hex')}`;
-
+export const validateEmail = (input: unknown, field = 'email'): string => parseEmail(field, input);
+export const validateMailingAddress = (input: unknown, field = 'mailingAddress'): MailingAddress =>
+  parseMailingAddress(input, field);
 export const validateInvoice = (input: unknown, field = 'invoice'): EInvoice => parseEInvoice(input, field);
 
 export interface ValidCounterApplication {
@@ -177,7 +136,7 @@ export const validateCounterApplication = (
   return {
     arcNumber: arc.value,
     arcExpiry: checkArcExpiry(input.arcExpiry, now, 'arcExpiry'),
-    name: validateName(input.name, 'name'),
+    name: parseHolderName('name', input.name),
     dateOfBirth: checkApplicantAge(input.dateOfBirth, now, 'dateOfBirth'),
     email: validateEmail(input.email, 'email'),
     mailingAddress: validateMailingAddress(input.mailingAddress, 'mailingAddress'),
@@ -198,7 +157,8 @@ export const createStationUseCases = (deps: StationDeps) => {
     return undefined;
   };
 
-  const load = async (id: string): Promise<Application | ApplicationTombstone> => {
+  const load = async (input: string): Promise<Application | ApplicationTombstone> => {
+    const id = parseApplicationId('id', input);
     const rec = await deps.repo.applications.get(id);
     if (!rec) throw new NotFoundError(`no application ${id}`, { field: 'id', rule: 'application.unknown' });
     return rec;

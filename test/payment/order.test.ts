@@ -61,7 +61,7 @@ describe('holder order', () => {
     };
     const p = await h.portal.startPayment(ref, { mailingAddress: address, invoice: INVOICE });
     expect(p).toMatchObject({ applicationId: intake.applicationId, amount: 278, gateway: 'ecpay' });
-    expect(p.merchantTradeNo).toMatch(/^AC[A-Z0-9]{18}$/);
+    expect(p.merchantTradeNo).toMatch(/^P20261123[A-Z0-9]{11}$/);
     expect(p.checkout.action).toBe('https://gateway.test/checkout');
     expect(p.checkout.fields).toMatchObject({
       MerchantTradeNo: p.merchantTradeNo,
