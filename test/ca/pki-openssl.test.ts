@@ -499,7 +499,10 @@ describe('PKI with SoftHSM and OpenSSL', () => {
         message: expect.stringContaining('login refused'),
       });
       await expect(
-        wrong.sign({ ...material.issuing.key, token: 'no-such-token' }, Buffer.from('x')),
+        wrong.sign(
+          { provider: 'pkcs11', token: 'no-such-token', keyId: '01', algorithm: 'RSA-2048' },
+          Buffer.from('x'),
+        ),
       ).rejects.toMatchObject({
         code: 'dependency_unavailable',
       });
