@@ -1,7 +1,7 @@
 import type { ComponentChildren, JSX } from 'preact';
 import { useRef, useState } from 'preact/hooks';
 import { ApiError, serverMessage } from './api.js';
-import { i18n, useT } from './i18n.js';
+import { i18n, translate, useT } from './i18n.js';
 import type { Problem } from './validation.js';
 
 /**
@@ -80,11 +80,31 @@ export const useForm = <F extends Record<string, string>>(
   return { values, set, field, validateAll, showServerError, formRef, setValues };
 };
 
+/** Rules named by their last part when we have no words for the whole rule (`address.city.length`). */
+const GENERIC: [RegExp, string][] = [
+  [/\.required$/, 'rules.required'],
+  [/\.length$/, 'rules.text.tooLong'],
+  [/\.control_characters$/, 'rules.text.control'],
+];
+
+/** The i18n key for a rule id, or undefined when we have no words for it. */
+const ruleKey = (rule: string): string | undefined => {
+  if (i18n.exists(`rules.${rule}`)) return `rules.${rule}`;
+  return GENERIC.find(([re]) => re.test(rule))?.[1];
+};
+
+/** The words for a problem in the current language. */
+export const problemText = (p: Problem): string => {
+  if (i18n.exists(p.key) || !p.key.startsWith('rules.')) return translate(p.key, p.values);
+  const key = ruleKey(p.key.slice('rules.'.length));
+  return translate(key ?? p.key, p.values);
+};
+
 /** A server error as a problem: our own wording when we know the rule, else the server's message. */
-export const problemFromServer = (e: ApiError): Problem =>
-  e.rule && i18n.exists(`rules.${e.rule}`)
-    ? { key: `rules.${e.rule}` }
-    : { key: 'errors.server', values: { message: serverMessage(e) } };
+export const problemFromServer = (e: ApiError): Problem => {
+  const key = e.rule ? ruleKey(e.rule) : undefined;
+  return key ? { key } : { key: 'errors.server', values: { message: serverMessage(e) } };
+};
 
 /** A sentence for a failed request that names no field of the form. */
 export const describeError = (e: unknown): Problem => {
@@ -117,9 +137,9 @@ interface InputProps {
 }
 
 const ProblemText = ({ state }: { state: FieldState }) => {
-  const t = useT();
+  useT(); // re-render on a language switch
   const shown = state.server ?? state.problem;
-  const text = shown ? t(shown.key, shown.values) : '';
+  const text = shown ? problemText(shown) : '';
   return (
     <p id={`${state.id}-error`} class="field-error" aria-live="polite">
       {text ? (

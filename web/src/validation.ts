@@ -2,6 +2,12 @@ import { checkApplicantAge, checkArcExpiry } from '../../shared/domain/applicant
 import { parseArcNumber } from '../../shared/domain/arc.js';
 import { taipeiDate } from '../../shared/domain/calendar.js';
 import {
+  parseCardNumber,
+  parseEmail,
+  parseHolderName,
+  parseMailingAddress,
+} from '../../shared/domain/contact.js';
+import {
   parseCitizenCertificateCarrier,
   parseDonationCode,
   parseMobileBarcode,
@@ -55,20 +61,14 @@ export const checkArcNumber: Check = fromDomain((v) => parseArcNumber(v));
 export const checkSubscriberCode: Check = (v) =>
   /^[A-Za-z0-9]{6,10}$/.test(v.trim()) ? undefined : { key: 'rules.subscriberCode.format' };
 
-export const checkEmail: Check = (v) => {
-  const s = v.trim();
-  if (s.length > 254) return { key: 'rules.email.length' };
-  // The shape browsers use for type=email (WHATWG), which is also what the server's zod check accepts.
-  return /^[a-zA-Z0-9.!#$%&'*+/=?^_`{|}~-]+@[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)+$/.test(
-    s,
-  )
-    ? undefined
-    : { key: 'rules.email.format' };
-};
+/** E-mail address as the server reads it (shared/domain/contact.ts): local part, a real domain name. */
+export const checkEmail: Check = fromDomain((v) => parseEmail('email', v));
+
+/** The holder's name as on the ARC: letters of any script, spaces and . , ' - (it goes on the card). */
+export const checkHolderName: Check = fromDomain((v) => parseHolderName('name', v));
 
 /** IC card number as printed on the card face: two capital letters and 14 digits. */
-export const checkCardNumber: Check = (v) =>
-  /^[A-Z]{2}\d{14}$/.test(v.trim().toUpperCase()) ? undefined : { key: 'rules.cardNumber.format' };
+export const checkCardNumber: Check = fromDomain((v) => parseCardNumber('cardNumber', v));
 
 /** Certificate serial number as the query accepts it: 16–40 hex digits. */
 export const checkSerialNumber: Check = (v) =>
@@ -117,12 +117,16 @@ export const isTaxId = (v: string): boolean => /^\d{8}$/.test(v) && ubnChecksumO
 export const checkTaxId: Check = fromDomain((v) => parseUbn('taxId', v));
 
 // ---------------------------------------------------------------------------------------------------
-// Mailing address (Taiwan): postal code and a printable line
+// Mailing address (Taiwan), one part at a time through the domain's parser
 
-export const checkPostalCode: Check = (v) =>
-  /^\d{3}(\d{2,3})?$/.test(v.trim()) ? undefined : { key: 'rules.postalCode.format' };
+const ADDRESS_OK = { postalCode: '100', city: '臺北市', line1: '中正區重慶南路一段 122 號' };
+export type AddressPart = 'postalCode' | 'city' | 'line1' | 'line2' | 'recipient' | 'phone';
 
-/** Printable text for a card face or a mailing label: no control or bidirectional-override characters. */
+/** One part of the address, judged by `parseMailingAddress` with every other part known good. */
+export const checkAddressPart = (part: AddressPart): Check =>
+  fromDomain((v) => parseMailingAddress({ ...ADDRESS_OK, [part]: v }));
+
+/** Printable text (no control or bidirectional-override characters), at most `max` characters. */
 export const checkPrintable =
   (max: number): Check =>
   (v) => {

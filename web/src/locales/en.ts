@@ -97,6 +97,7 @@ export const en = {
     email: {
       format: 'Please enter an e-mail address, e.g. name@example.com.',
       length: 'At most 254 characters.',
+      domain: 'After the @ comes a domain name, e.g. example.com.',
     },
     cardNumber: { format: 'Two capital letters and 14 digits, e.g. AC00000000000123.' },
     serialNumber: { format: 'A serial number has 16–40 hexadecimal digits.' },
@@ -127,6 +128,15 @@ export const en = {
       placeholder: '00000000 means “no buyer”, not a company.',
       checksum: 'This is not a valid company tax ID (check digit). Please check for a typing error.',
     },
+    address: {
+      postal_code: 'A postal code has 3, 5 or 6 digits, e.g. 100 or 100218.',
+      phone: 'A phone number has 6 to 20 digits, spaces, hyphens or brackets, optionally starting with +.',
+    },
+    name: {
+      characters: "Letters (any script), spaces and . , ' - only, exactly as on the ARC.",
+      length: 'A name has at most 64 characters.',
+    },
+    card_number: { format: 'Two capital letters and 14 digits, e.g. AC00000000000123.' },
     holder: { credentials: 'The ARC number or the subscriber code is not right.' },
     subscriber_code: { locked: 'The subscriber code is locked after 4 wrong attempts.' },
     payment: {
@@ -138,6 +148,7 @@ export const en = {
     text: {
       control: 'Please remove line breaks and invisible control characters.',
       length: 'At most {{max}} characters.',
+      tooLong: 'This is too long.',
     },
     officerId: '1–64 letters, digits or . _ @ -',
     stationId: '2–10 capital letters or digits, e.g. TPE01.',

@@ -93,7 +93,11 @@ export const zhTW: Messages = {
       checksum: '統一證號檢查碼不符，請確認是否輸入錯誤。',
     },
     subscriberCode: { format: '用戶代碼為 6–10 個英文字母或數字。' },
-    email: { format: '請輸入電子郵件，例如 name@example.com。', length: '最多 254 個字元。' },
+    email: {
+      format: '請輸入電子郵件，例如 name@example.com。',
+      length: '最多 254 個字元。',
+      domain: '@ 後面應為網域名稱，例如 example.com。',
+    },
     cardNumber: { format: '兩個大寫英文字母加 14 位數字，例如 AC00000000000123。' },
     serialNumber: { format: '憑證序號為 16–40 位十六進位數字。' },
     issuedMonth: { format: '請以 YYYY-MM 輸入年月，例如 2026-11。' },
@@ -123,6 +127,15 @@ export const zhTW: Messages = {
       placeholder: '00000000 代表「無買受人」，不是公司統一編號。',
       checksum: '統一編號檢查碼不符，請確認是否輸入錯誤。',
     },
+    address: {
+      postal_code: '郵遞區號為 3、5 或 6 位數字，例如 100 或 100218。',
+      phone: '電話為 6 至 20 個數字、空白、連字號或括號，可用 + 開頭。',
+    },
+    name: {
+      characters: "只能有文字（任何語言）、空白及 . , ' -，須與居留證相同。",
+      length: '姓名最多 64 個字。',
+    },
+    card_number: { format: '兩個大寫英文字母加 14 位數字，例如 AC00000000000123。' },
     holder: { credentials: '居留證統一證號或用戶代碼不正確。' },
     subscriber_code: { locked: '用戶代碼已連續輸入錯誤 4 次，已被鎖定。' },
     payment: {
@@ -134,6 +147,7 @@ export const zhTW: Messages = {
     text: {
       control: '請刪除換行及看不見的控制字元。',
       length: '最多 {{max}} 個字。',
+      tooLong: '內容過長。',
     },
     officerId: '1–64 個英文字母、數字或 . _ @ -',
     stationId: '2–10 個大寫英文字母或數字，例如 TPE01。',

@@ -1,7 +1,7 @@
 import { useState } from 'preact/hooks';
 import { useSearch } from 'wouter-preact';
 import { api } from '../api.js';
-import { describeError, Input, Notice, RadioGroup, useForm } from '../form.js';
+import { describeError, Input, Notice, problemText, RadioGroup, useForm } from '../form.js';
 import { formatDate, useT } from '../i18n.js';
 import {
   checkCardNumber,
@@ -99,7 +99,7 @@ export const StatusQuery = () => {
     <>
       <h1>{t('query.title')}</h1>
       <p class="lead">{t('query.lead')}</p>
-      {problem ? <Notice kind="error">{t(problem.key, problem.values)}</Notice> : null}
+      {problem ? <Notice kind="error">{problemText(problem)}</Notice> : null}
       <form ref={form.formRef} onSubmit={submit} noValidate class="card-form">
         <RadioGroup
           state={form.field('mode')}

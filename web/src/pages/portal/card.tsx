@@ -1,7 +1,7 @@
 import { useState } from 'preact/hooks';
 import { Link, useSearch } from 'wouter-preact';
 import { ApiError, api } from '../../api.js';
-import { describeError, Input, Notice, RadioGroup, useForm } from '../../form.js';
+import { describeError, Input, Notice, problemText, RadioGroup, useForm } from '../../form.js';
 import { formatDateTime, useT } from '../../i18n.js';
 import { checkCardNumber, checkSubscriberCode, type Problem, required } from '../../validation.js';
 
@@ -59,7 +59,7 @@ export const CardActions = () => {
       <p>{t('card.revocationNote')}</p>
       {problem ? (
         <Notice kind="error">
-          <p>{t(problem.key, problem.values)}</p>
+          <p>{problemText(problem)}</p>
           {problem.key === 'card.locked' ? (
             <p>
               <Link href="/portal/card-client">{t('card.lockedHelp')}</Link>

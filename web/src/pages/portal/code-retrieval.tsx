@@ -1,7 +1,7 @@
 import { useState } from 'preact/hooks';
 import { Link } from 'wouter-preact';
 import { api } from '../../api.js';
-import { describeError, Input, Notice, useForm } from '../../form.js';
+import { describeError, Input, Notice, problemText, useForm } from '../../form.js';
 import { useT } from '../../i18n.js';
 import { checkArcNumber, checkEmail, type Problem, required } from '../../validation.js';
 
@@ -50,7 +50,7 @@ export const CodeRetrieval = () => {
           {t('retrieve.sent')}
         </Notice>
       ) : null}
-      {problem ? <Notice kind="error">{t(problem.key, problem.values)}</Notice> : null}
+      {problem ? <Notice kind="error">{problemText(problem)}</Notice> : null}
       <form ref={form.formRef} onSubmit={submit} noValidate class="card-form">
         <Input
           state={form.field('arcNumber')}

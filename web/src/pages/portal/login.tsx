@@ -1,7 +1,7 @@
 import { useState } from 'preact/hooks';
 import { Link, useLocation } from 'wouter-preact';
 import { ApiError, api, type HolderSession, setHolderSession } from '../../api.js';
-import { describeError, Input, Notice, useForm } from '../../form.js';
+import { describeError, Input, Notice, problemText, useForm } from '../../form.js';
 import { useT } from '../../i18n.js';
 import { checkArcNumber, checkSubscriberCode, type Problem, required } from '../../validation.js';
 import { CardClientCommand } from './card-client.js';
@@ -92,7 +92,7 @@ export const HolderLogin = () => {
       ) : null}
       {outcome?.kind === 'error' ? (
         <Notice kind="error" id="login-result">
-          {t(outcome.problem.key, outcome.problem.values)}
+          {problemText(outcome.problem)}
         </Notice>
       ) : null}
       <form ref={form.formRef} onSubmit={submit} noValidate class="card-form">

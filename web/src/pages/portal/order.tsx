@@ -1,7 +1,7 @@
 import { useCallback, useEffect, useState } from 'preact/hooks';
 import { Link, useLocation } from 'wouter-preact';
 import { ApiError, api, holderSession, setHolderSession } from '../../api.js';
-import { describeError, Notice } from '../../form.js';
+import { describeError, Notice, problemText } from '../../form.js';
 import { formatDateTime, formatMoney, useT } from '../../i18n.js';
 import { ORDER_STEPS, type PortalOrder, readOrder, timeLeft } from '../../portal-model.js';
 import type { Problem } from '../../validation.js';
@@ -110,7 +110,7 @@ export const OrderPage = () => {
           {t('order.logout')}
         </button>
       </div>
-      {problem ? <Notice kind="error">{t(problem.key, problem.values)}</Notice> : null}
+      {problem ? <Notice kind="error">{problemText(problem)}</Notice> : null}
       {!order ? (
         <p aria-busy="true">{t('form.loading')}</p>
       ) : (

@@ -1,14 +1,14 @@
 import { useEffect, useState } from 'preact/hooks';
 import { Link, useLocation } from 'wouter-preact';
 import { ApiError, api, holderSession, setHolderSession } from '../../api.js';
-import { describeError, Input, Notice, RadioGroup, useForm } from '../../form.js';
+import { describeError, Input, Notice, problemText, RadioGroup, useForm } from '../../form.js';
 import { formatMoney, useT } from '../../i18n.js';
 import { type EInvoice, type MailingAddress, type PortalOrder, readOrder } from '../../portal-model.js';
 import {
+  checkAddressPart,
   checkCitizenCertificate,
   checkDonationCode,
   checkMobileBarcode,
-  checkPostalCode,
   checkPrintable,
   checkTaxId,
   type Problem,
@@ -111,13 +111,12 @@ export const PaymentPage = () => {
       title: '',
     },
     {
-      recipient: checkPrintable(60),
-      postalCode: required(checkPostalCode),
-      city: required(checkPrintable(20)),
-      line1: required(checkPrintable(100)),
-      line2: checkPrintable(100),
-      phone: (v) =>
-        v.trim() === '' || /^[0-9+\-() ]{6,20}$/.test(v.trim()) ? undefined : { key: 'rules.phone' },
+      recipient: checkAddressPart('recipient'),
+      postalCode: required(checkAddressPart('postalCode')),
+      city: required(checkAddressPart('city')),
+      line1: required(checkAddressPart('line1')),
+      line2: checkAddressPart('line2'),
+      phone: checkAddressPart('phone'),
       carrier: (v, all) =>
         all.invoiceKind === 'mobile_barcode'
           ? required(checkMobileBarcode)(v)
@@ -221,7 +220,7 @@ export const PaymentPage = () => {
       <p>
         <Link href="/portal">{t('pay.back')}</Link>
       </p>
-      {problem ? <Notice kind="error">{t(problem.key, problem.values)}</Notice> : null}
+      {problem ? <Notice kind="error">{problemText(problem)}</Notice> : null}
       {order && order.status !== 'awaiting_payment' ? (
         <Notice kind="info">{t('pay.notAwaiting', { status: t(`status.${order.status}`) })}</Notice>
       ) : null}

@@ -1,7 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { useLocation, useSearch } from 'wouter-preact';
 import { api, setOfficerSession } from '../../api.js';
-import { describeError, Input, Notice, useForm } from '../../form.js';
+import { describeError, Input, Notice, problemText, useForm } from '../../form.js';
 import { formatDateTime, formatMoney, useT } from '../../i18n.js';
 import { type PortalOrder, readOrder } from '../../portal-model.js';
 import type { Problem } from '../../validation.js';
@@ -68,7 +68,7 @@ export const ApplicationLookup = () => {
     <>
       <StationNav session={session} />
       <h1>{t('lookup.title')}</h1>
-      {problem ? <Notice kind="error">{t(problem.key, problem.values)}</Notice> : null}
+      {problem ? <Notice kind="error">{problemText(problem)}</Notice> : null}
       <form ref={form.formRef} onSubmit={submit} noValidate class="card-form inline-form">
         <Input state={form.field('applicationId')} label={t('fields.applicationId')} required />
         <button type="submit" class="primary" disabled={busy} aria-busy={busy ? 'true' : 'false'}>

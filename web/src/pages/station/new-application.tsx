@@ -1,15 +1,15 @@
 import { useEffect, useState } from 'preact/hooks';
 import { Link, useLocation } from 'wouter-preact';
 import { api, setOfficerSession } from '../../api.js';
-import { describeError, Input, Notice, useForm } from '../../form.js';
+import { describeError, Input, Notice, problemText, useForm } from '../../form.js';
 import { formatDateTime, formatMoney, useT } from '../../i18n.js';
 import {
+  checkAddressPart,
   checkAdultBirthDate,
   checkArcNumber,
   checkEmail,
   checkFutureDate,
-  checkPostalCode,
-  checkPrintable,
+  checkHolderName,
   type Problem,
   required,
 } from '../../validation.js';
@@ -79,15 +79,14 @@ export const NewApplication = () => {
     {
       arcNumber: required(checkArcNumber),
       arcExpiry: required(checkFutureDate()),
-      name: required(checkPrintable(100)),
+      name: required(checkHolderName),
       dateOfBirth: required(checkAdultBirthDate()),
       email: required(checkEmail),
-      postalCode: required(checkPostalCode),
-      city: required(checkPrintable(20)),
-      line1: required(checkPrintable(100)),
-      line2: checkPrintable(100),
-      phone: (v) =>
-        v.trim() === '' || /^[0-9+\-() ]{6,20}$/.test(v.trim()) ? undefined : { key: 'rules.phone' },
+      postalCode: required(checkAddressPart('postalCode')),
+      city: required(checkAddressPart('city')),
+      line1: required(checkAddressPart('line1')),
+      line2: checkAddressPart('line2'),
+      phone: checkAddressPart('phone'),
     },
     { arcNumber: 10, arcExpiry: 10, dateOfBirth: 10 },
   );
@@ -211,7 +210,7 @@ export const NewApplication = () => {
       <StationNav session={session} />
       <h1>{t('apply.title')}</h1>
       <p class="lead">{t('apply.lead')}</p>
-      {problem ? <Notice kind="error">{t(problem.key, problem.values)}</Notice> : null}
+      {problem ? <Notice kind="error">{problemText(problem)}</Notice> : null}
       <form ref={form.formRef} onSubmit={submit} noValidate class="card-form wide">
         <fieldset>
           <legend>{t('apply.arcTitle')}</legend>

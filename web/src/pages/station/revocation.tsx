@@ -1,7 +1,7 @@
 import { useState } from 'preact/hooks';
 import { useLocation, useSearch } from 'wouter-preact';
 import { ApiError, api, setOfficerSession } from '../../api.js';
-import { describeError, Input, Notice, Select, useForm } from '../../form.js';
+import { describeError, Input, Notice, problemText, Select, useForm } from '../../form.js';
 import { useT } from '../../i18n.js';
 import { checkSerialNumber, type Problem, required } from '../../validation.js';
 import { isSessionProblem, StationNav, useOfficer } from './officer.js';
@@ -80,7 +80,7 @@ export const Revocation = () => {
       <StationNav session={session} />
       <h1>{t('revoke.title')}</h1>
       <p class="lead">{t('revoke.lead')}</p>
-      {problem ? <Notice kind="error">{t(problem.key, problem.values)}</Notice> : null}
+      {problem ? <Notice kind="error">{problemText(problem)}</Notice> : null}
       {result ? (
         <Notice kind="success" id="revoke-result">
           <p>{t('revoke.done', { card: result.cardNumber })}</p>

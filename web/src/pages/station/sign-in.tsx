@@ -1,7 +1,7 @@
 import { useState } from 'preact/hooks';
 import { useLocation, useSearch } from 'wouter-preact';
 import { api, jwtExpiry, runtimeConfig, setOfficerSession } from '../../api.js';
-import { describeError, Input, Notice, useForm } from '../../form.js';
+import { describeError, Input, Notice, problemText, useForm } from '../../form.js';
 import { useT } from '../../i18n.js';
 import type { Problem } from '../../validation.js';
 
@@ -78,7 +78,7 @@ export const OfficerSignIn = () => {
     <>
       <h1>{t('signIn.title')}</h1>
       <p class="lead">{t('signIn.lead')}</p>
-      {problem ? <Notice kind="error">{t(problem.key, problem.values)}</Notice> : null}
+      {problem ? <Notice kind="error">{problemText(problem)}</Notice> : null}
       {local ? (
         <form ref={form.formRef} onSubmit={localSignIn} noValidate class="card-form local-only">
           <p class="badge-local" role="note">
