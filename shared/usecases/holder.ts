@@ -512,7 +512,7 @@ export const createHolderUseCases = (deps: HolderDeps) => {
       const actor = holderActor(app);
       const sigSerial = card.certificateSerials?.signature;
       const currentSig = sigSerial ? await repo.certificates.get(sigSerial) : undefined;
-      if (!currentSig || currentSig.status !== 'good') {
+      if (currentSig?.status !== 'good') {
         throw new ConflictError(
           `the certificates of card ${cardNumber} are not valid; call customer service`,
           {
