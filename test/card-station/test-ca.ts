@@ -8,7 +8,7 @@ import * as x509 from '@peculiar/x509';
  * issuing CA → root), without any HSM.
  */
 
-x509.cryptoProvider.set(webcrypto as unknown as Crypto);
+x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
 
 const RSA = {
   name: 'RSASSA-PKCS1-v1_5',
@@ -34,7 +34,10 @@ const serial = () => `7${randomBytes(15).toString('hex')}`;
 
 export const createTestCa = async (): Promise<TestCa> => {
   const notBefore = new Date(Date.now() - 3600_000);
-  const rootKeys = (await webcrypto.subtle.generateKey(RSA, false, ['sign', 'verify'])) as CryptoKeyPair;
+  const rootKeys = (await webcrypto.subtle.generateKey(RSA, false, [
+    'sign',
+    'verify',
+  ])) as webcrypto.CryptoKeyPair;
   const root = await x509.X509CertificateGenerator.createSelfSigned({
     serialNumber: serial(),
     name: 'C=TW, O=Test, CN=Test Root CA',
@@ -48,7 +51,10 @@ export const createTestCa = async (): Promise<TestCa> => {
       await x509.SubjectKeyIdentifierExtension.create(rootKeys.publicKey),
     ],
   });
-  const issuingKeys = (await webcrypto.subtle.generateKey(RSA, false, ['sign', 'verify'])) as CryptoKeyPair;
+  const issuingKeys = (await webcrypto.subtle.generateKey(RSA, false, [
+    'sign',
+    'verify',
+  ])) as webcrypto.CryptoKeyPair;
   const issuing = await x509.X509CertificateGenerator.create({
     serialNumber: serial(),
     subject: 'C=TW, O=Test, CN=Test Issuing CA',
