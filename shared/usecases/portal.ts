@@ -20,6 +20,8 @@ import type {
 import {
   afterFailure,
   afterSuccess,
+  generateSubscriberCode,
+  hashSubscriberCode,
   isLocked,
   MAX_SUBSCRIBER_CODE_FAILURES,
   parseSubscriberCode,
@@ -71,6 +73,8 @@ export interface PortalDeps {
   callbackUrl: string;
   /** Where the holder's browser comes back after paying (the portal's order page). */
   returnUrl: string;
+  /** scrypt cost (log2 N) of the decoy hash checked for unknown ARC numbers; match the real codes'. */
+  scryptLog2N?: number;
 }
 
 /** Wrong codes, unknown ARC numbers and tombstones all get this one answer, so nothing can be probed. */
@@ -102,6 +106,16 @@ const backoff = (attempt: number) =>
 
 export const createPortalUseCases = (deps: PortalDeps) => {
   const holder = (applicationId: string): Actor => ({ type: 'holder', id: applicationId });
+
+  /**
+   * For an ARC number without an application, the same slow hash is checked against a decoy, so the
+   * answer takes as long as for a wrong code and nobody can tell by timing who has applied.
+   */
+  let decoy: ReturnType<typeof hashSubscriberCode> | undefined;
+  const checkDecoy = async (code: string): Promise<void> => {
+    decoy ??= hashSubscriberCode(generateSubscriberCode(), deps.secrets, { log2N: deps.scryptLog2N ?? 15 });
+    await verifySubscriberCode(code, await decoy, deps.secrets);
+  };
 
   /**
    * Applies `change` to the credential of the stored application with a conditional save, re-reading
@@ -147,7 +161,10 @@ export const createPortalUseCases = (deps: PortalDeps) => {
       const arcKey = await arcKeyOf(deps.secrets, arc.value);
       // The holder's newest application (tombstones are not listed: a purged order cannot be logged into).
       const [app] = await deps.repo.applications.listByArcKey(arcKey);
-      if (!app) throw wrongCredentials();
+      if (!app) {
+        await checkDecoy(code);
+        throw wrongCredentials();
+      }
       if (isLocked(app.credential)) throw lockedError();
 
       const ok = await verifySubscriberCode(code, app.credential, deps.secrets);

@@ -95,6 +95,7 @@ export const createHarness = async (opts: { scryptLog2N?: number } = {}) => {
     secrets,
     gateway,
     sessionMinutes: 15,
+    scryptLog2N: opts.scryptLog2N ?? 10,
     callbackUrl: 'http://127.0.0.1:8080/v1/payments/callback',
     returnUrl: 'http://127.0.0.1:8080/portal/order',
   });

@@ -110,6 +110,7 @@ describe('counter → login → payment through HTTP, paid at the local sandbox 
       secrets,
       gateway: sandbox.gateway,
       sessionMinutes: 15,
+      scryptLog2N: 10,
       callbackUrl: `${url}/v1/payments/callback`,
       returnUrl: `${portalUrl}/order`,
     });
