@@ -1,5 +1,9 @@
 import { healthRoutes } from './health/routes.js';
 import type { RouteSpec } from './http/spec.js';
+import { opsRoutes } from './ops/routes.js';
+import { selfServiceRoutes } from './portal/self-service-routes.js';
+import { queryRoutes } from './query/routes.js';
+import { revocationRoutes } from './station/revocation-routes.js';
 
 /**
  * The one route table. API Gateway routes (infra/), the local server (infra/local/), the OpenAPI
@@ -17,4 +21,10 @@ import type { RouteSpec } from './http/spec.js';
  *    local composition (infra/local/) build the handler with `createApiHandler(specs, handlers, deps)`.
  * 4. Test it through HTTP on the local server (test/http/helpers or the local stack harness).
  */
-export const allRoutes: readonly RouteSpec[] = [...healthRoutes];
+export const allRoutes: readonly RouteSpec[] = [
+  ...healthRoutes,
+  ...selfServiceRoutes,
+  ...queryRoutes,
+  ...opsRoutes,
+  ...revocationRoutes,
+];
