@@ -162,7 +162,7 @@ export const Input = (p: InputProps) => {
     <div class={`field${invalid ? ' invalid' : ''}`}>
       <label for={p.state.id}>
         {p.label}
-        {p.required ? <span class="req"> ({t('form.required')})</span> : null}
+        {p.required ? <span class="req">{t('form.requiredMark')}</span> : null}
       </label>
       {p.hint ? (
         <p id={`${p.state.id}-hint`} class="hint">

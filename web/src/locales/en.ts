@@ -26,8 +26,10 @@ export const en = {
     station: 'Station console',
     stationText: 'For immigration station officers: counter applications, look-ups, revocation.',
   },
+  punct: { colon: ': ' },
   form: {
     required: 'required',
+    requiredMark: ' (required)',
     working: 'Please wait…',
     loading: 'Loading…',
     cancel: 'Cancel',

@@ -27,8 +27,10 @@ export const zhTW: Messages = {
     station: '服務站作業台',
     stationText: '移民署服務站承辦人員使用：臨櫃申請、查詢、廢止。',
   },
+  punct: { colon: '：' },
   form: {
     required: '必填',
+    requiredMark: '（必填）',
     working: '處理中，請稍候…',
     loading: '載入中…',
     cancel: '取消',

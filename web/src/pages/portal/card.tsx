@@ -81,8 +81,9 @@ export const CardActions = () => {
           <ul>
             {result.certificates.map((c) => (
               <li key={c.serialNumber}>
-                {t(`profile.${c.profile}`, { defaultValue: c.profile })}: <code>{c.serialNumber}</code> —{' '}
-                {t(`certStatus.${c.status}`, { defaultValue: c.status })}
+                {t(`profile.${c.profile}`, { defaultValue: c.profile })}
+                {t('punct.colon')}
+                <code>{c.serialNumber}</code> — {t(`certStatus.${c.status}`, { defaultValue: c.status })}
               </li>
             ))}
           </ul>

@@ -118,10 +118,13 @@ export const OrderPage = () => {
           <section aria-labelledby="order-status" class="panel">
             <h2 id="order-status">{t('order.statusTitle')}</h2>
             <p class="status-line">
-              {t('order.applicationId')}: <code>{order.applicationId}</code>
+              {t('order.applicationId')}
+              {t('punct.colon')}
+              <code>{order.applicationId}</code>
             </p>
             <p class="status-now" id="order-status-now" aria-live="polite">
-              {t('order.statusNow')}:{' '}
+              {t('order.statusNow')}
+              {t('punct.colon')}
               <strong data-status={order.status}>{t(`status.${order.status}`)}</strong>
             </p>
             <Steps status={order.status} />
@@ -133,7 +136,9 @@ export const OrderPage = () => {
             ) : null}
             {order.trackingNumber ? (
               <p>
-                {t('order.tracking')}: <strong id="tracking-number">{order.trackingNumber}</strong>{' '}
+                {t('order.tracking')}
+                {t('punct.colon')}
+                <strong id="tracking-number">{order.trackingNumber}</strong>{' '}
                 <a
                   href="https://postserv.post.gov.tw/pstmail/main_mail.html"
                   target="_blank"
@@ -148,7 +153,9 @@ export const OrderPage = () => {
             ) : null}
             {order.cardNumber ? (
               <p>
-                {t('fields.cardNumber')}: <strong id="card-number">{order.cardNumber}</strong>
+                {t('fields.cardNumber')}
+                {t('punct.colon')}
+                <strong id="card-number">{order.cardNumber}</strong>
               </p>
             ) : null}
             <button
@@ -185,7 +192,9 @@ export const OrderPage = () => {
             {order.status === 'awaiting_payment' && order.paymentOpen !== false && order.paymentDeadline ? (
               <>
                 <p>
-                  {t('order.deadline')}: <strong>{formatDateTime(order.paymentDeadline)}</strong>{' '}
+                  {t('order.deadline')}
+                  {t('punct.colon')}
+                  <strong>{formatDateTime(order.paymentDeadline)}</strong>{' '}
                   <span class="muted">({t('order.taipeiTime')})</span>
                 </p>
                 <Countdown deadline={order.paymentDeadline} />

@@ -310,7 +310,9 @@ export const PaymentPage = () => {
 
         {order ? (
           <p class="total">
-            {t('pay.amount')}: <strong>{formatMoney(order.fee.total)}</strong>
+            {t('pay.amount')}
+            {t('punct.colon')}
+            <strong>{formatMoney(order.fee.total)}</strong>
           </p>
         ) : null}
         <div class={`field checkbox${ackProblem && !acknowledged ? ' invalid' : ''}`}>

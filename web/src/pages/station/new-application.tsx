@@ -143,7 +143,9 @@ export const NewApplication = () => {
         </h1>
         <Notice kind="success" id="created">
           <p>
-            {t('apply.applicationId')}: <strong id="created-id">{created.applicationId}</strong>
+            {t('apply.applicationId')}
+            {t('punct.colon')}
+            <strong id="created-id">{created.applicationId}</strong>
           </p>
         </Notice>
         <section class="panel code-panel" aria-labelledby="code-title">
