@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { CertificateAuthority } from '../ca/issuer.js';
 import { applicationLifecycle, canTransition, cardLifecycle, transition } from '../domain/lifecycle.js';
 import type {
   Actor,
@@ -67,6 +68,22 @@ export interface IssuingAuthority {
   /** The CA certificates written on the card next to the holder's (DER base64, issuing CA first). */
   chain(): Promise<string[]>;
 }
+
+/**
+ * The workflow's view of the CA built by `createCertificateAuthority` (shared/ca/issuer.ts), with the
+ * chain a card carries (`[issuing CA, root]` DER, e.g. the `chain` of the CA material).
+ */
+export const issuingAuthorityOf = (
+  ca: Pick<CertificateAuthority, 'issueCardCertificates' | 'revoke'>,
+  chain: readonly Uint8Array[],
+): IssuingAuthority => {
+  const encoded = chain.map((c) => Buffer.from(c).toString('base64'));
+  return {
+    issueCardCertificates: (req) => ca.issueCardCertificates(req),
+    revoke: (serial, reason, actor) => ca.revoke(serial, reason, actor),
+    chain: async () => [...encoded],
+  };
+};
 
 export interface IssuanceDeps {
   repo: Pick<Repository, 'applications' | 'cards' | 'certificates' | 'cardJobs' | 'markers'>;
@@ -395,13 +412,10 @@ const auditAllocation = (deps: IssuanceDeps, app: Application, cardNumber: strin
 // ---------------------------------------------------------------------------------------------------------
 // SignCertificates / RevokePreviousCard
 
-/** How long one signing run holds the application's signing lock (longer than the task's own timeout). */
-const SIGNING_LOCK_SECONDS = 150;
-
 /**
- * Has the CA sign both certificates for the allocated card's keys, once. A re-run finds the certificates
- * (on the application, or by card if the crash came before the application was updated); a duplicate
- * delivery running at the same time finds the signing lock taken and retries later.
+ * Has the CA sign both certificates for the allocated card's keys, once. A re-run finds them on the
+ * application, or by card when the crash came before the application was updated; only when neither
+ * has them is the CA asked (and the CA itself returns what it already issued for this application+card).
  */
 export const signCertificates = async (
   deps: IssuanceDeps,
@@ -430,11 +444,9 @@ export const signCertificates = async (
   let encryption = ours.find((c) => c.profile === 'holder-encryption');
 
   if (!signature || !encryption) {
-    const now = deps.clock.now();
-    const lock = `issuance-sign:${app.id}:${card.cardNumber}`;
-    const until = new Date(now.getTime() + SIGNING_LOCK_SECONDS * 1000).toISOString();
-    if (!(await deps.repo.markers.claim(lock, until)))
-      throw new DependencyError(`certificates of application ${app.id} are being signed by another run`);
+    // The CA is idempotent per (application, card) on its own (a claim document names the serials), so a
+    // duplicate delivery running at the same time, or a run resuming after a crash between the two
+    // signatures, gets the same two certificates back rather than new ones.
     const issued = await deps.ca.issueCardCertificates({
       applicationId: app.id,
       cardNumber: card.cardNumber,
@@ -443,14 +455,6 @@ export const signCertificates = async (
       keys: card.keys,
       actor: WORKFLOW_ACTOR,
     });
-    // A crash between the two signatures of an earlier run may have left one good certificate that the
-    // card will not carry: revoke it so that no valid certificate exists outside the card.
-    for (const stray of ours)
-      if (
-        stray.serialNumber !== issued.signature.serialNumber &&
-        stray.serialNumber !== issued.encryption.serialNumber
-      )
-        await deps.ca.revoke(stray.serialNumber, 'superseded', WORKFLOW_ACTOR);
     signature = issued.signature;
     encryption = issued.encryption;
   }

@@ -99,6 +99,7 @@ interface ParkListener {
   applicationId: string;
   stateName?: string;
   resolve: (stateName: string) => void;
+  reject: (e: Error) => void;
 }
 
 const DEFAULT_RESUME_STATUSES = ['awaiting_payment', 'paid', 'issued', 'personalized'] as const;
@@ -119,6 +120,20 @@ export const substitutePlaceholders = (text: string, values: Record<string, stri
     JSON.stringify(values[name] ?? `local-${name}`).slice(1, -1),
   );
 
+/**
+ * The library validates a definition (asl-validator, about half a second) in every StateMachine
+ * constructor. A StateMachine holds no execution state, so one per definition text serves every engine.
+ */
+const machines = new Map<string, StateMachine>();
+const machineFor = (text: string, definition: StateMachineDefinition): StateMachine => {
+  let machine = machines.get(text);
+  if (!machine) {
+    machine = new StateMachine(definition);
+    machines.set(text, machine);
+  }
+  return machine;
+};
+
 export class LocalWorkflow implements Workflow {
   private readonly machine: StateMachine;
   private readonly definition: StateMachineDefinition;
@@ -131,8 +146,9 @@ export class LocalWorkflow implements Workflow {
 
   constructor(private readonly opts: LocalWorkflowOptions) {
     const text = opts.definitionText ?? readFileSync(ISSUANCE_DEFINITION_URL, 'utf8');
-    this.definition = JSON.parse(substitutePlaceholders(text, opts.substitutions)) as StateMachineDefinition;
-    this.machine = new StateMachine(this.definition);
+    const substituted = substitutePlaceholders(text, opts.substitutions);
+    this.definition = JSON.parse(substituted) as StateMachineDefinition;
+    this.machine = machineFor(substituted, this.definition);
     this.handlers = typeof opts.handlers === 'function' ? opts.handlers(this) : opts.handlers;
     this.log = opts.logger ?? createLogger('workflow-local');
   }
@@ -184,6 +200,7 @@ export class LocalWorkflow implements Workflow {
     void execution.done.then((outcome) => {
       if (this.executions.get(applicationId) === execution) this.executions.delete(applicationId);
       this.dropParked(execution);
+      this.endListeners(applicationId, outcome);
       const level = outcome.status === 'failed' ? 'error' : 'info';
       this.log[level]('issuance execution ended', {
         applicationId,
@@ -236,7 +253,7 @@ export class LocalWorkflow implements Workflow {
       execution.abort();
     }
     await Promise.allSettled(running.map((e) => e.done));
-    for (const l of this.listeners) l.resolve('stopped');
+    for (const l of this.listeners) l.reject(new Error('the local workflow engine stopped'));
     this.listeners = [];
   }
 
@@ -257,12 +274,16 @@ export class LocalWorkflow implements Workflow {
 
   /**
    * Resolves (with the state name) once the application's execution is parked waiting for a token, in
-   * `stateName` if given. Resolves at once when it already is.
+   * `stateName` if given. Resolves at once when it already is; rejects if the execution ends first.
    */
   waitForCallback(applicationId: string, stateName?: string): Promise<string> {
     const now = this.waitingIn(applicationId);
     if (now && (!stateName || now === stateName)) return Promise.resolve(now);
-    return new Promise((resolve) => this.listeners.push({ applicationId, stateName, resolve }));
+    if (!this.executions.has(applicationId))
+      return Promise.reject(new Error(`no execution is running for application ${applicationId}`));
+    return new Promise((resolve, reject) =>
+      this.listeners.push({ applicationId, stateName, resolve, reject }),
+    );
   }
 
   // -------------------------------------------------------------------------------------------------------
@@ -374,6 +395,14 @@ export class LocalWorkflow implements Workflow {
     this.forget(token);
     if (entry && execution.aborted) entry.reject(namedError('ExecutionAborted', 'the execution was stopped'));
     else entry?.reject(namedError('States.TaskFailed', 'the task is over'));
+  }
+
+  private endListeners(applicationId: string, outcome: ExecutionOutcome): void {
+    const ended = this.listeners.filter((l) => l.applicationId === applicationId);
+    if (!ended.length) return;
+    this.listeners = this.listeners.filter((l) => !ended.includes(l));
+    const why = outcome.error ? ` (${outcome.error}: ${outcome.cause})` : '';
+    for (const l of ended) l.reject(new Error(`the execution ended ${outcome.status}${why}`));
   }
 
   private notifyParked(applicationId: string, stateName: string): void {
