@@ -37,7 +37,7 @@ export const newContext = (
     timezoneId: 'Asia/Taipei',
     acceptDownloads: true,
     ...(opts.phone
-      ? { viewport: { width: 375, height: 667 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true }
+      ? { viewport: { width: 375, height: 667 }, deviceScaleFactor: 1, isMobile: true, hasTouch: true }
       : { viewport: { width: 1100, height: 900 } }),
   });
 
