@@ -26,7 +26,7 @@ import {
   newSubscriberCredential,
   sealInitialCode,
 } from '../domain/subscriber-code.js';
-import { ConflictError, GoneError, NotFoundError, ValidationError, VersionConflictError } from '../errors.js';
+import { ConflictError, GoneError, NotFoundError, VersionConflictError } from '../errors.js';
 import { applicationReceivedMail } from '../mail/templates.js';
 import type { AuditLog } from '../ports/audit.js';
 import type { Clock } from '../ports/clock.js';
@@ -113,7 +113,6 @@ export const toStatusResponse = (rec: Application | ApplicationTombstone): Appli
 export const arcKeyOf = async (secrets: SecretKeys, arcNumber: string): Promise<string> =>
   Buffer.from(await secrets.mac('lookup', new TextEncoder().encode(`arc|${arcNumber}`))).toString('hex');
 
-export const validateEmail = (input: unknown, field = 'email'): string => parseEmail(field, input);
 export const validateMailingAddress = (input: unknown, field = 'mailingAddress'): MailingAddress =>
   parseMailingAddress(input, field);
 export const validateInvoice = (input: unknown, field = 'invoice'): EInvoice => parseEInvoice(input, field);
@@ -138,7 +137,7 @@ export const validateCounterApplication = (
     arcExpiry: checkArcExpiry(input.arcExpiry, now, 'arcExpiry'),
     name: parseHolderName('name', input.name),
     dateOfBirth: checkApplicantAge(input.dateOfBirth, now, 'dateOfBirth'),
-    email: validateEmail(input.email, 'email'),
+    email: parseEmail('email', input.email),
     mailingAddress: validateMailingAddress(input.mailingAddress, 'mailingAddress'),
   };
 };
