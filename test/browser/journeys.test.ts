@@ -244,7 +244,7 @@ describe('holder', () => {
       await holder.getByRole('button', { name: /Simulate approved payment/ }).click();
       await holder.getByText(/acknowledged the callback/).waitFor();
       await holder.getByRole('link', { name: /Back to the portal/ }).click();
-      await holder.waitForURL(/\/portal$/);
+      await holder.waitForURL(/\/portal(\/order)?$/);
     },
     SLOW,
   );

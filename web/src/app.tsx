@@ -95,6 +95,7 @@ export const App = () => {
           <Route path="/portal/card" component={CardActions} />
           <Route path="/portal/card-client" component={CardClientHelp} />
           <Route path="/portal" component={OrderPage} />
+          <Route path="/portal/order" component={OrderPage} />
           <Route path="/status" component={StatusQuery} />
           <Route path="/station/sign-in" component={OfficerSignIn} />
           <Route path="/station/applications/new" component={NewApplication} />
