@@ -271,7 +271,7 @@ describe('parseArcNumber: properties', () => {
       fc.property(
         validArc,
         fc.integer({ min: 2, max: 9 }),
-        fc.constantFrom(...'ABXZ-_ #/.'),
+        fc.constantFrom(...'ABXZ-_#/.+'),
         (arc, pos, ch) => {
           expect(ruleOf(`${arc.slice(0, pos)}${ch}${arc.slice(pos + 1)}`)).toBe('arc.format');
         },
