@@ -1,5 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { CertificateAuthority } from '../ca/issuer.js';
+import { taipeiDate } from '../domain/calendar.js';
+import { CROCKFORD_BASE32 } from '../domain/ids.js';
 import { applicationLifecycle, canTransition, cardLifecycle, transition } from '../domain/lifecycle.js';
 import type {
   Actor,
@@ -517,13 +519,17 @@ export const revokePreviousCard = async (
 // ---------------------------------------------------------------------------------------------------------
 // QueueCardJob / RecordCardCompleted / AwaitMailing / NotifyShipped
 
-/** One job per (application, card): a re-run finds it again, a re-queue with a new card gets a new one. */
-export const cardJobIdOf = (applicationId: string, cardNumber: string): string =>
-  `${applicationId}.${cardNumber}`;
-
-/** The expiry date printed on the card face: the signature certificate's notAfter, as a Taipei date. */
-const taipeiDate = (iso: string): string =>
-  new Date(Date.parse(iso) + 8 * 3600_000).toISOString().slice(0, 10);
+/**
+ * One job per (application, card), with an id in the card-job id format (`J<Taipei date>-<10 Crockford
+ * characters>`, shared/domain/ids.ts) derived from both: a re-run finds the same job again, a re-queue
+ * with a new card gets a new one.
+ */
+export const cardJobIdOf = (app: Pick<Application, 'id' | 'createdAt'>, cardNumber: string): string => {
+  const digest = createHash('sha256').update(`cardjob\u0000${app.id}\u0000${cardNumber}`).digest();
+  // 256 is a multiple of 32: each byte mod 32 is a uniform Crockford character.
+  const random = Array.from(digest.subarray(0, 10), (b) => CROCKFORD_BASE32[b % 32]).join('');
+  return `J${taipeiDate(new Date(app.createdAt)).replaceAll('-', '')}-${random}`;
+};
 
 const der = async (deps: IssuanceDeps, serial: string): Promise<CertificateRecord & { der: string }> => {
   const cert = await deps.repo.certificates.get(serial);
@@ -584,7 +590,7 @@ export const queueCardJob = async (
       rule: 'issuance.queue.unsigned',
     });
 
-  const jobId = cardJobIdOf(app.id, app.cardNumber);
+  const jobId = cardJobIdOf(app, app.cardNumber);
   let outcome: CallbackOutcome = { waiting: true };
   if (await deps.repo.cardJobs.get(jobId)) {
     outcome = await waitOnJob(deps, jobId, taskToken, 'completed');
@@ -603,7 +609,8 @@ export const queueCardJob = async (
         applicationId: app.id,
         cardNumber: app.cardNumber,
         certificates: { signature: signature.der, encryption: encryption.der, chain },
-        holder: { name: app.name, expiry: taipeiDate(signature.notAfter) },
+        // The expiry printed on the card face: the signature certificate's notAfter, as a Taipei date.
+        holder: { name: app.name, expiry: taipeiDate(new Date(signature.notAfter)) },
         mailingAddress: app.mailingAddress,
         attempts: 0,
         taskToken,

@@ -279,9 +279,9 @@ describe('local issuance engine', () => {
     await second.resumeAll();
     await second.waitForCallback(app.id, 'AwaitMailing');
     expect((await getApp(w.repo, app.id))?.status).toBe('personalized');
-    expect(
-      await w.repo.cardJobs.get(`${app.id}.${(await getApp(w.repo, app.id))!.cardNumber}`),
-    ).toBeDefined();
+    const completed = await job(w, app.id);
+    expect(completed.status).toBe('completed');
+    expect(completed.id).toMatch(/^J\d{8}-[0-9A-HJKMNP-TV-Z]{10}$/);
   });
 
   it('retries a task that fails with a retryable error', async () => {
