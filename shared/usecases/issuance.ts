@@ -354,7 +354,8 @@ export const allocateCard = async (
     }
   };
 
-  for (let attempt = 0; attempt < 10; attempt++) {
+  const ALLOCATION_ATTEMPTS = 25;
+  for (let attempt = 0; attempt < ALLOCATION_ATTEMPTS; attempt++) {
     const app = await getApplication(deps, applicationId);
     if (app.status !== 'paid') {
       if (app.cardNumber) return { cardNumber: app.cardNumber };
@@ -366,38 +367,39 @@ export const allocateCard = async (
     if (app.cardNumber) {
       const card = await deps.repo.cards.get(app.cardNumber);
       if (card?.status === 'allocated' && card.applicationId === app.id)
-        return { cardNumber: card.cardNumber };
-      if (card?.status === 'blank' && (await claim(card, app))) {
-        await auditAllocation(deps, app, card.cardNumber);
-        return { cardNumber: card.cardNumber };
-      }
-      if (card?.status !== 'blank') {
-        // Taken by another order (or spoiled) between our choice and our claim: choose again.
-        try {
-          await deps.repo.applications.save({ ...app, cardNumber: undefined, updatedAt: nowIso(deps) });
-        } catch (e) {
-          if (!(e instanceof VersionConflictError)) throw e;
+        return { cardNumber: card.cardNumber }; // done before
+      if (card?.status === 'blank') {
+        // Chosen but not claimed yet (a crash, or the other order lost): finish the claim.
+        if (await claim(card, app)) {
+          await auditAllocation(deps, app, card.cardNumber);
+          return { cardNumber: card.cardNumber };
         }
+        continue;
       }
-      continue;
+      // Taken by another order (or spoiled) between our choice and our claim: choose again below.
     }
 
-    const blanks = await deps.repo.cards.listBlank(10);
+    const blanks = (await deps.repo.cards.listBlank(10)).filter((c) => c.cardNumber !== app.cardNumber);
     if (blanks.length === 0) {
       await reportOutOfStock(deps, app.id);
       throw new OutOfStockError('no enrolled blank card in the inventory');
     }
-    // Orders allocating at the same time start at different cards, so most of them win at first try.
-    const spread = Number.parseInt(app.id.slice(-4), 36);
-    const candidate = blanks[(attempt + (Number.isFinite(spread) ? spread : 0)) % blanks.length]!;
+    // Orders allocating at the same time pick at random among the oldest blanks, so most win at once.
+    const candidate = blanks[Math.floor(Math.random() * blanks.length)]!;
+    let chosen: Application;
     try {
-      await deps.repo.applications.save({
+      chosen = await deps.repo.applications.save({
         ...app,
         cardNumber: candidate.cardNumber,
         updatedAt: nowIso(deps),
       });
     } catch (e) {
-      if (!(e instanceof VersionConflictError)) throw e;
+      if (e instanceof VersionConflictError) continue;
+      throw e;
+    }
+    if (await claim(candidate, chosen)) {
+      await auditAllocation(deps, chosen, candidate.cardNumber);
+      return { cardNumber: candidate.cardNumber };
     }
   }
   throw new VersionConflictError('Card', 'allocation');
