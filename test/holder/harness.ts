@@ -66,8 +66,8 @@ export interface SeededCard {
   card: Card;
   signature: CertificateRecord;
   encryption: CertificateRecord;
-  /** The card's private keys: this test's stand-in for the chip (the card client tests use emulated cards). */
-  keys: { signature: KeyObject; encryption: KeyObject };
+  /** The card's private keys: this test's stand-in for the chip (absent for an emulated card). */
+  keys: { signature?: KeyObject; encryption?: KeyObject };
   code: string;
 }
 
@@ -244,20 +244,25 @@ export const seedIssuedCard = async (
     appStatus?: Application['status'];
     code?: string;
     arcNumber?: string;
+    /** A card made elsewhere (an emulated card): its number and public keys; no private keys here then. */
+    cardNumber?: string;
+    keys?: Card['keys'];
   } = {},
 ): Promise<SeededCard> => {
   const n = ++seq;
   const now = h.clock.now().toISOString();
-  const cardNumber = `AC${String(n).padStart(14, '0')}`;
+  const cardNumber = over.cardNumber ?? `AC${String(n).padStart(14, '0')}`;
   const applicationId = `app-h7-${n}`;
   const code = over.code ?? INITIAL_CODE;
-  const [sig, enc] = await Promise.all([
-    generateKeyPairAsync('rsa', { modulusLength: 2048 }),
-    generateKeyPairAsync('ec', { namedCurve: 'prime256v1' }),
-  ]);
-  const keys: Card['keys'] = {
-    signature: { spki: spkiOf(sig.publicKey), algorithm: 'RSA-2048', keyId: '01' },
-    encryption: { spki: spkiOf(enc.publicKey), algorithm: 'EC-P256', keyId: '02' },
+  const [sig, enc] = over.keys
+    ? [undefined, undefined]
+    : await Promise.all([
+        generateKeyPairAsync('rsa', { modulusLength: 2048 }),
+        generateKeyPairAsync('ec', { namedCurve: 'prime256v1' }),
+      ]);
+  const keys: Card['keys'] = over.keys ?? {
+    signature: { spki: spkiOf(sig!.publicKey), algorithm: 'RSA-2048', keyId: '01' },
+    encryption: { spki: spkiOf(enc!.publicKey), algorithm: 'EC-P256', keyId: '02' },
   };
   const issued = await h.ca.issueCardCertificates({
     applicationId,
@@ -311,14 +316,14 @@ export const seedIssuedCard = async (
     card,
     signature: issued.signature,
     encryption: issued.encryption,
-    keys: { signature: sig.privateKey, encryption: enc.privateKey },
+    keys: { signature: sig?.privateKey, encryption: enc?.privateKey },
     code,
   };
 };
 
 /** RSA PKCS#1 v1.5 / SHA-256 by the card's signature key, base64 (what the card client asks the card for). */
 export const cardSign = (s: SeededCard, message: string): string =>
-  sign('sha256', Buffer.from(message, 'utf8'), s.keys.signature).toString('base64');
+  sign('sha256', Buffer.from(message, 'utf8'), s.keys.signature!).toString('base64');
 
 export type CallResult = {
   status: number;
