@@ -1,9 +1,13 @@
 import { healthRoutes } from './health/routes.js';
 import type { RouteSpec } from './http/spec.js';
 import { opsRoutes } from './ops/routes.js';
+import { paymentRoutes } from './payments/routes.js';
+import { pkiRoutes } from './pki/routes.js';
+import { portalRoutes } from './portal/routes.js';
 import { selfServiceRoutes } from './portal/self-service-routes.js';
 import { queryRoutes } from './query/routes.js';
 import { revocationRoutes } from './station/revocation-routes.js';
+import { stationRoutes } from './station/routes.js';
 
 /**
  * The one route table. API Gateway routes (infra/), the local server (infra/local/), the OpenAPI
@@ -23,8 +27,12 @@ import { revocationRoutes } from './station/revocation-routes.js';
  */
 export const allRoutes: readonly RouteSpec[] = [
   ...healthRoutes,
+  ...stationRoutes,
+  ...revocationRoutes,
+  ...portalRoutes,
   ...selfServiceRoutes,
+  ...paymentRoutes,
   ...queryRoutes,
   ...opsRoutes,
-  ...revocationRoutes,
+  ...pkiRoutes,
 ];

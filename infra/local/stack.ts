@@ -1,0 +1,325 @@
+import { mkdir } from 'node:fs/promises';
+import type { Server } from 'node:http';
+import { join, resolve } from 'node:path';
+import { createHealthHandlers } from '../../functions/health/handlers.js';
+import { healthRoutes } from '../../functions/health/routes.js';
+import { type ApiFunctionDeps, createApiHandler } from '../../functions/http/api.js';
+import type { ApiFunction, RouteSpec } from '../../functions/http/spec.js';
+import { createOpsHandlers } from '../../functions/ops/handlers.js';
+import { opsRoutes } from '../../functions/ops/routes.js';
+import { createPaymentHandlers } from '../../functions/payments/handlers.js';
+import { paymentRoutes } from '../../functions/payments/routes.js';
+import { createPkiHandlers } from '../../functions/pki/handlers.js';
+import { pkiRoutes } from '../../functions/pki/routes.js';
+import { createPortalHandlers } from '../../functions/portal/handlers.js';
+import { portalRoutes } from '../../functions/portal/routes.js';
+import { createQueryHandlers } from '../../functions/query/handlers.js';
+import { createTokenBucketLimiter } from '../../functions/query/rate-limit.js';
+import { queryRoutes } from '../../functions/query/routes.js';
+import { allRoutes } from '../../functions/routes.js';
+import { createStationHandlers } from '../../functions/station/handlers.js';
+import { createRevocationHandlers } from '../../functions/station/revocation-handlers.js';
+import { revocationRoutes } from '../../functions/station/revocation-routes.js';
+import { stationRoutes } from '../../functions/station/routes.js';
+import { createIssuanceTaskHandlers } from '../../functions/workflow/handlers.js';
+import { runCeremony } from '../../scripts/ceremony.js';
+import {
+  createDocumentClient,
+  type LocalDynamo,
+  startDynalite,
+} from '../../shared/adapters/dynamodb/local.js';
+import { createDynamoRepository } from '../../shared/adapters/dynamodb/repository.js';
+import { ensureTable } from '../../shared/adapters/dynamodb/table.js';
+import { createOutboxMailer, DEFAULT_FROM } from '../../shared/adapters/mail/outbox.js';
+import { createSandboxGateway, sandboxRawRoute } from '../../shared/adapters/payment/sandbox.js';
+import { createLocalCaSigner } from '../../shared/adapters/pkcs11/local-ca.js';
+import { closeModules } from '../../shared/adapters/pkcs11/module.js';
+import { createLocalSecretKeys } from '../../shared/adapters/secrets/local.js';
+import { createAuditLog } from '../../shared/audit.js';
+import { createCertificateAuthority } from '../../shared/ca/issuer.js';
+import { loadPkiMaterial } from '../../shared/ca/material.js';
+import { createPkiService } from '../../shared/ca/pki-service.js';
+import type { Config } from '../../shared/config.js';
+import { createLogger, type Logger } from '../../shared/logger.js';
+import { AdjustableClock } from '../../shared/ports/clock.js';
+import type { Repository } from '../../shared/ports/repository.js';
+import { issuingAuthorityOf } from '../../shared/usecases/issuance.js';
+import { createOpsUseCases } from '../../shared/usecases/ops.js';
+import { createPaymentUseCases } from '../../shared/usecases/payment.js';
+import { createPortalUseCases } from '../../shared/usecases/portal.js';
+import { createQueryUseCases } from '../../shared/usecases/query.js';
+import { createCardStateUseCases } from '../../shared/usecases/revocation.js';
+import { createStationUseCases } from '../../shared/usecases/station.js';
+import { scheduleSweeps, sweep } from '../../shared/usecases/sweeper.js';
+import { createLocalWorkflow } from '../../shared/workflow/local-engine.js';
+import { type LambdaHttpHandler, type RawRoute, startLocalServer } from './server.js';
+import { openLocalIssuer } from './tokens.js';
+
+/**
+ * The whole product on one machine: the same route table and handlers as API Gateway + Lambda, with
+ * dynalite for DynamoDB, SoftHSM for the CA keys, the local Step Functions engine, an .eml outbox and the
+ * sandbox payment gateway. Used by `npm start` (infra/local/main.ts) and by end-to-end tests.
+ */
+
+export interface LocalStackOptions {
+  config: Config;
+  clock?: AdjustableClock;
+  logger?: Logger;
+  /** Keep DynamoDB in memory (tests); otherwise under `<STATE_DIR>/dynamodb`. */
+  ephemeralDatabase?: boolean;
+  /** CA key algorithms for the first ceremony (tests use smaller keys). */
+  caAlgorithms?: Parameters<typeof runCeremony>[0]['algorithms'];
+  /** How often the sweeper runs (purges unpaid orders past their deadline, reports stuck work). */
+  sweepIntervalMs?: number;
+  /** Extra raw routes (the web front end). */
+  rawRoutes?: RawRoute[];
+  /** Ops mailbox for alerts. */
+  opsEmail?: string;
+}
+
+export interface LocalPaths {
+  stateDir: string;
+  database: string;
+  pki: string;
+  caHsm: string;
+  outbox: string;
+  keys: string;
+  issuerKey: string;
+}
+
+export interface LocalStack {
+  url: string;
+  config: Config;
+  clock: AdjustableClock;
+  repo: Repository;
+  paths: LocalPaths;
+  logger: Logger;
+  /** Runs the sweeper once now (tests; it also runs on its interval). */
+  sweepNow(): ReturnType<typeof sweep>;
+  stop(): Promise<void>;
+}
+
+export const localPaths = (stateDir: string): LocalPaths => {
+  const abs = resolve(stateDir);
+  return {
+    stateDir: abs,
+    database: join(abs, 'dynamodb'),
+    pki: join(abs, 'pki'),
+    caHsm: join(abs, 'ca-hsm'),
+    outbox: join(abs, 'outbox'),
+    keys: join(abs, 'keys'),
+    issuerKey: join(abs, 'auth', 'issuer-key.json'),
+  };
+};
+
+export const startLocalStack = async (opts: LocalStackOptions): Promise<LocalStack> => {
+  const { config } = opts;
+  const logger = opts.logger ?? createLogger('acdc-local');
+  const clock = opts.clock ?? new AdjustableClock();
+  if (config.LOCAL_CLOCK_OFFSET_MS) clock.advance(config.LOCAL_CLOCK_OFFSET_MS);
+  const paths = localPaths(config.STATE_DIR);
+  await mkdir(paths.stateDir, { recursive: true });
+  const stops: (() => Promise<void> | void)[] = [];
+
+  // The public base URL goes into certificates (AIA, CRL DP); by default the local server itself.
+  const port = config.PORT;
+  const baseUrl = config.PUBLIC_BASE_URL ?? `http://${config.HOST}:${port}`;
+
+  // Data.
+  const dynamo: LocalDynamo = await startDynalite(opts.ephemeralDatabase ? {} : { path: paths.database });
+  stops.push(() => dynamo.close());
+  const client = createDocumentClient(dynamo.endpoint, config.AWS_REGION);
+  stops.push(() => client.destroy());
+  await ensureTable(client, config.TABLE_NAME);
+  const repo = createDynamoRepository({ client, tableName: config.TABLE_NAME, clock });
+  const audit = createAuditLog(repo.audit, clock);
+  const secrets = createLocalSecretKeys({ dir: paths.keys });
+
+  // The CA: key ceremony on first run (idempotent), then the PKCS#11 signer over the CA tokens.
+  const ceremony = await runCeremony({
+    stateDir: paths.stateDir,
+    publicBaseUrl: baseUrl,
+    pkcs11Module: config.PKCS11_MODULE,
+    ...(opts.caAlgorithms ? { algorithms: opts.caAlgorithms } : {}),
+    clock,
+    log: (line) => logger.info(`ceremony: ${line}`),
+  });
+  const material = ceremony.material ?? (await loadPkiMaterial(paths.stateDir));
+  const signer = await createLocalCaSigner(paths.stateDir, { modulePath: config.PKCS11_MODULE });
+  stops.push(() => closeModules());
+  const emailKey = async (email: string) =>
+    Buffer.from(await secrets.mac('lookup', Buffer.from(`email|${email.toLowerCase()}`))).toString('hex');
+  const ca = createCertificateAuthority({
+    certificates: repo.certificates,
+    docs: repo.docs,
+    audit,
+    signer,
+    clock,
+    ca: material.issuing,
+    urls: material.urls,
+    emailKey,
+  });
+  const pki = createPkiService({ material, certificates: repo.certificates, signer, clock, crl: ca.crl });
+
+  // Mail, payment gateway (sandbox), workflow.
+  const mailer = createOutboxMailer({ dir: paths.outbox, clock, from: DEFAULT_FROM });
+  const mail = { portalUrl: `${baseUrl}/` };
+  const opsEmail = opts.opsEmail ?? 'ops@acdc.local';
+  const sandbox = createSandboxGateway({ baseUrl, clock });
+  const issuingAuthority = issuingAuthorityOf(ca, material.chain);
+  const workflow = createLocalWorkflow({
+    applications: repo.applications,
+    logger,
+    handlers: (wf) =>
+      createIssuanceTaskHandlers({
+        repo,
+        audit,
+        mailer,
+        mail,
+        opsEmail,
+        clock,
+        ca: issuingAuthority,
+        workflow: wf,
+        logger,
+      }),
+  });
+
+  // Use cases.
+  const station = createStationUseCases({
+    repo,
+    audit,
+    clock,
+    secrets,
+    mailer,
+    workflow,
+    portalUrl: mail.portalUrl,
+    scryptLog2N: config.SUBSCRIBER_CODE_SCRYPT_LOG2N,
+    onAfterCommitFailure: (what, error) => logger.error(`after commit: ${what}`, { error }),
+  });
+  const portal = createPortalUseCases({
+    repo,
+    audit,
+    clock,
+    secrets,
+    gateway: sandbox.gateway,
+    sessionMinutes: config.HOLDER_SESSION_MINUTES,
+    callbackUrl: `${baseUrl}/v1/payments/callback`,
+    returnUrl: `${baseUrl}/`,
+    scryptLog2N: config.SUBSCRIBER_CODE_SCRYPT_LOG2N,
+  });
+  const payments = createPaymentUseCases({
+    repo,
+    gateway: sandbox.gateway,
+    audit,
+    clock,
+    mailer,
+    workflow,
+    mail,
+    opsEmail,
+    onAfterCommitFailure: (what, error) => logger.error(`after commit: ${what}`, { error }),
+  });
+  const cardState = createCardStateUseCases({
+    cards: repo.cards,
+    certificates: repo.certificates,
+    markers: repo.markers,
+    ca,
+    audit,
+    clock,
+  });
+  const query = createQueryUseCases({
+    certificates: repo.certificates,
+    clock,
+    emailKey,
+    issuerName: (id) => (id === material.issuing.id ? material.issuing.subjectText : undefined),
+  });
+  const ops = createOpsUseCases({ cardState, auditStore: repo.audit, audit, clock });
+
+  // API functions, one per trust area, each with only what it needs.
+  const rateLimit = createTokenBucketLimiter({ capacity: 60, refillPerSecond: 10, clock });
+  const edge = (extra: Partial<ApiFunctionDeps> = {}): ApiFunctionDeps => ({ logger, ...extra });
+  const fn = <S extends readonly RouteSpec[]>(
+    specs: S,
+    handlers: Parameters<typeof createApiHandler<S>>[1],
+    extra?: Partial<ApiFunctionDeps>,
+  ) => createApiHandler(specs, handlers, edge(extra)) as unknown as LambdaHttpHandler;
+  const functions: Partial<Record<ApiFunction, LambdaHttpHandler>> = {
+    health: fn(
+      healthRoutes,
+      createHealthHandlers({
+        clock,
+        checks: {
+          database: async () => void (await repo.docs.get('health')),
+          hsm: async () => void (await signer.publicKey(material.issuing.key)),
+        },
+      }),
+    ),
+    station: fn([...stationRoutes, ...revocationRoutes] as const, {
+      ...createStationHandlers({ station }),
+      ...createRevocationHandlers({ cardState }),
+    }),
+    portal: fn(portalRoutes, createPortalHandlers({ portal }), {
+      authenticateHolder: (t) => portal.authenticate(t),
+    }),
+    payments: fn(paymentRoutes, createPaymentHandlers({ payments })),
+    query: fn(queryRoutes, createQueryHandlers({ query }), {
+      rateLimit: (spec, key) => rateLimit(spec, key),
+    }),
+    ops: fn(opsRoutes, createOpsHandlers({ ops })),
+    pki: fn(pkiRoutes, createPkiHandlers({ pki })),
+  };
+
+  const issuer = await openLocalIssuer(paths.issuerKey, () => clock.now());
+  const { server, url } = await startLocalServer({
+    host: config.HOST,
+    port,
+    specs: allRoutes,
+    functions,
+    verifyJwt: async (t) => (await issuer.verify(t)) as Record<string, unknown>,
+    rawRoutes: [
+      sandboxRawRoute(sandbox),
+      {
+        prefix: '/.well-known/jwks.json',
+        handle: async () => ({
+          status: 200,
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(issuer.jwks()),
+        }),
+      },
+      ...(opts.rawRoutes ?? []),
+    ],
+    logger,
+  });
+  stops.push(() => closeServer(server));
+
+  // Background work: re-attach executions, sweep, keep the CRL fresh.
+  await workflow.resumeAll();
+  const sweepDeps = { repo, audit, mailer, mail, opsEmail, clock, ca: issuingAuthority, workflow, logger };
+  const stopSweeps = scheduleSweeps(() => sweep(sweepDeps), opts.sweepIntervalMs ?? 60_000, logger);
+  stops.push(stopSweeps);
+  await ca.regenerateCrl();
+
+  return {
+    url,
+    config,
+    clock,
+    repo,
+    paths,
+    logger,
+    sweepNow: () => sweep(sweepDeps),
+    async stop() {
+      for (const s of stops.reverse()) {
+        try {
+          await s();
+        } catch (e) {
+          logger.warn('stop step failed', { error: e });
+        }
+      }
+    },
+  };
+};
+
+const closeServer = (server: Server) =>
+  new Promise<void>((r) => {
+    server.closeAllConnections();
+    server.close(() => r());
+  });
