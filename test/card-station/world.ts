@@ -39,8 +39,13 @@ export interface World {
   useCases: CardStationUseCases;
 }
 
-export const createWorld = (opts: { leaseSeconds?: number; secretsSeed?: string } = {}): World => {
-  const clock = new AdjustableClock(undefined, new Date('2026-05-04T02:00:00.000Z'));
+export const createWorld = (
+  opts: { leaseSeconds?: number; secretsSeed?: string; realTime?: boolean } = {},
+): World => {
+  // Real time for tests with child processes (leases must run out while they wait); fixed otherwise.
+  const clock = opts.realTime
+    ? new AdjustableClock()
+    : new AdjustableClock(undefined, new Date('2026-05-04T02:00:00.000Z'));
   const repo = createMemoryRepository({ clock });
   const audit = createAuditLog(repo.audit, clock);
   const secrets = createTestSecretKeys({ seed: opts.secretsSeed ?? 'card-station-tests' });
