@@ -17,7 +17,7 @@ import { createTerminalIo } from './io.js';
  *
  * The portal API comes from --api or ACDC_API_URL (default http://127.0.0.1:8080, the local stack).
  * The card reader: locally, the emulated cards of the card station (--cards-dir or ACDC_CARDS_DIR,
- * default <STATE_DIR>/card-station/cards), through the PKCS#11 module (--module or PKCS11_MODULE).
+ * default <STATE_DIR>/cards, the card station's folder), through the PKCS#11 module (--module or PKCS11_MODULE).
  */
 
 interface GlobalOptions {
@@ -40,7 +40,7 @@ const program = new Command()
   .addOption(
     new Option('--cards-dir <dir>', 'folder of the emulated cards (the "reader")')
       .env('ACDC_CARDS_DIR')
-      .default(join(stateDir, 'card-station', 'cards')),
+      .default(join(stateDir, 'cards')),
   )
   .addOption(
     new Option('--module <path>', 'PKCS#11 module')
