@@ -111,7 +111,7 @@ type HolderWritable = SmartCard & {
   replaceCertificates?: (pin: string, set: CertificateSet) => Promise<void>;
 };
 
-const writeAsHolder = async (ctx: ClientContext, card: HolderWritable, pin: string, set: CertificateSet) => {
+const writeAsHolder = async (card: HolderWritable, pin: string, set: CertificateSet) => {
   if (typeof card.replaceCertificates !== 'function') {
     throw new ClientError(
       'this card layer cannot write certificates in holder mode (replaceCertificates); the new certificates are issued and valid, write them with a newer card client',
@@ -262,7 +262,7 @@ export const commands = {
       ctx.io.print(`Card ${card.cardNumber} already holds these certificates.`);
       return false;
     }
-    await writeAsHolder(ctx, card, await askPin(ctx, pin), set);
+    await writeAsHolder(card, await askPin(ctx, pin), set);
     ctx.io.print(`The new certificates are written to card ${card.cardNumber}. 新憑證已寫入卡片。`);
     return true;
   },
