@@ -52,7 +52,13 @@ const EventSchema = z.object({
   applicationId: z.string().min(1).max(128),
   taskToken: z.string().min(1).max(2048).optional(),
   stage: z.string().max(64).optional(),
-  error: z.string().max(512).optional(),
+  /** MarkFailed: the Catch output `{ Error, Cause }` (or an error name with `cause` beside it). */
+  error: z
+    .union([
+      z.string().max(512),
+      z.looseObject({ Error: z.string().max(512).optional(), Cause: z.string().max(40_000).optional() }),
+    ])
+    .optional(),
   cause: z.string().max(40_000).optional(),
   secondsUntilDeadline: z.number().optional(),
 });
@@ -105,7 +111,10 @@ export const createIssuanceTaskHandlers = (deps: IssuanceHandlerDeps): IssuanceT
     awaitMailing: async (e) => callback(e, await awaitMailing(deps, e.applicationId, tokenOf(e))),
     notifyShipped: async (e) => notifyShipped(deps, e.applicationId),
     reportStalled: async (e) => reportStalled(deps, e.applicationId, e.stage ?? 'unknown'),
-    markFailed: async (e) => markFailed(deps, e.applicationId, e.error, e.cause),
+    markFailed: async (e) =>
+      typeof e.error === 'object'
+        ? markFailed(deps, e.applicationId, e.error.Error, e.error.Cause)
+        : markFailed(deps, e.applicationId, e.error, e.cause),
   };
 
   const handle =

@@ -217,6 +217,13 @@ export const alertOps = async (
 // ---------------------------------------------------------------------------------------------------------
 // LoadApplication / AwaitPayment / PurgeUnpaid
 
+/**
+ * One payment wait is at most 20 days (the window is 15–16): longer waits overflow Node's timers in the
+ * local engine (24.8 days) and would fire at once. A wait that ends before the deadline only makes the
+ * workflow look at the record again and wait for the rest.
+ */
+export const MAX_PAYMENT_WAIT_SECONDS = 20 * 86_400;
+
 export const loadApplication = async (
   deps: IssuanceDeps,
   applicationId: string,
@@ -231,7 +238,9 @@ export const loadApplication = async (
   return {
     applicationId,
     status: rec.status,
-    secondsUntilDeadline: open ? Math.max(1, Math.ceil(msLeft / 1000)) : 0,
+    secondsUntilDeadline: open
+      ? Math.min(MAX_PAYMENT_WAIT_SECONDS, Math.max(1, Math.ceil(msLeft / 1000)))
+      : 0,
     paymentWindowOpen: open,
   };
 };
@@ -807,7 +816,8 @@ export const failureReason = (error: string | undefined, cause: string | undefin
   } catch {
     // not JSON: a plain message (local engine, States.* errors)
   }
-  const text = `${error ?? 'Error'}: ${message}`.replace(/\s+/g, ' ').trim();
+  const name = error ?? 'Error';
+  const text = (message.trim() ? `${name}: ${message}` : name).replace(/\s+/g, ' ').trim();
   return maskArcLike(text.length > 300 ? `${text.slice(0, 297)}...` : text);
 };
 

@@ -1,4 +1,5 @@
 import {
+  DescribeExecutionCommand,
   ExecutionAlreadyExists,
   InvalidToken,
   SendTaskFailureCommand,
@@ -11,7 +12,7 @@ import {
 } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
-import { createStepFunctionsWorkflow } from '../../shared/adapters/stepfunctions/workflow.js';
+import { createStepFunctionsWorkflow, executionArnOf } from '../../shared/adapters/stepfunctions/workflow.js';
 import { DependencyError, ValidationError } from '../../shared/errors.js';
 
 const ARN = 'arn:aws:states:ap-east-2:123456789012:stateMachine:issuance';
@@ -33,9 +34,35 @@ describe('Step Functions workflow adapter', () => {
     });
   });
 
-  it('treats ExecutionAlreadyExists as success (idempotent start)', async () => {
+  it('treats ExecutionAlreadyExists of a running execution as success (one live execution)', async () => {
     sfn.on(StartExecutionCommand).rejects(new ExecutionAlreadyExists({ message: 'exists', ...meta }));
+    sfn.on(DescribeExecutionCommand).resolves({ status: 'RUNNING' } as never);
     await expect(workflow().startIssuance('app-1')).resolves.toBeUndefined();
+    expect(sfn).toHaveReceivedCommandTimes(StartExecutionCommand, 1);
+    expect(sfn).toHaveReceivedCommandWith(DescribeExecutionCommand, {
+      executionArn: 'arn:aws:states:ap-east-2:123456789012:execution:issuance:app-1',
+    });
+  });
+
+  it('starts the next run (<id>_r2, _r3, …) when the earlier executions have ended (ops re-queue)', async () => {
+    sfn
+      .on(StartExecutionCommand, { name: 'app-1' })
+      .rejects(new ExecutionAlreadyExists({ message: 'exists', ...meta }))
+      .on(StartExecutionCommand, { name: 'app-1_r2' })
+      .rejects(new ExecutionAlreadyExists({ message: 'exists', ...meta }))
+      .on(StartExecutionCommand, { name: 'app-1_r3' })
+      .resolves({ executionArn: `${ARN}:app-1_r3`, startDate: new Date() });
+    sfn
+      .on(DescribeExecutionCommand, { executionArn: executionArnOf(ARN, 'app-1') })
+      .resolves({ status: 'FAILED' } as never)
+      .on(DescribeExecutionCommand, { executionArn: executionArnOf(ARN, 'app-1_r2') })
+      .resolves({ status: 'SUCCEEDED' } as never);
+    await workflow().startIssuance('app-1');
+    expect(sfn.commandCalls(StartExecutionCommand).map((c) => c.args[0].input.name)).toEqual([
+      'app-1',
+      'app-1_r2',
+      'app-1_r3',
+    ]);
   });
 
   it('reports any other failure to start as a retryable DependencyError', async () => {
@@ -56,7 +83,7 @@ describe('Step Functions workflow adapter', () => {
 
   it('refuses an application id that cannot be an execution name, without calling AWS', async () => {
     await expect(workflow().startIssuance('app 1/../x')).rejects.toBeInstanceOf(ValidationError);
-    await expect(workflow().startIssuance('a'.repeat(81))).rejects.toBeInstanceOf(ValidationError);
+    await expect(workflow().startIssuance('a'.repeat(73))).rejects.toBeInstanceOf(ValidationError);
     expect(sfn).not.toHaveReceivedCommand(StartExecutionCommand);
   });
 

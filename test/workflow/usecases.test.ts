@@ -10,6 +10,7 @@ import {
   cardJobIdOf,
   failureReason,
   loadApplication,
+  MAX_PAYMENT_WAIT_SECONDS,
   markFailed,
   notifyShipped,
   OutOfStockError,
@@ -64,6 +65,14 @@ describe('loadApplication', () => {
       secondsUntilDeadline: 0,
       paymentWindowOpen: false,
     });
+  });
+
+  it('never asks for one wait longer than 20 days (Node timers overflow at 24.8)', async () => {
+    const w = world('2026-01-01T00:00:00.000Z');
+    const app = await w.repo.applications.create(
+      application({ paymentDeadline: '2026-12-31T15:59:59.000Z' }),
+    );
+    expect((await loadApplication(w.deps, app.id)).secondsUntilDeadline).toBe(MAX_PAYMENT_WAIT_SECONDS);
   });
 
   it('reports a purged order as purged and an unknown one as not found', async () => {
@@ -407,6 +416,20 @@ describe('task handlers', () => {
     expect(await handlers.loadApplication({ task: 'loadApplication', applicationId: app.id })).toMatchObject({
       status: 'paid',
     });
+  });
+
+  it('marks failed from the Catch output object, with or without a Cause', async () => {
+    const w = world();
+    const handlers = createIssuanceTaskHandlers({ ...w.deps, workflow: recordingWorkflow().workflow });
+    const app = await w.repo.applications.create(application({ status: 'paid' }));
+    expect(
+      await handlers.markFailed({
+        task: 'markFailed',
+        applicationId: app.id,
+        error: { Error: 'States.Timeout' },
+      }),
+    ).toEqual({ status: 'failed', markedFailed: true });
+    expect((await getApp(w.repo, app.id))?.failureReason).toBe('States.Timeout');
   });
 
   it('refuses a malformed event or one meant for another task', async () => {
