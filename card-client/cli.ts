@@ -160,6 +160,7 @@ program
 
 program
   .command('selftest')
+  .alias('self-test')
   .description('check the environment: PKCS#11 module, reader, card, a sign/verify round trip, status online')
   .addOption(cardOption())
   .addOption(pinOption())

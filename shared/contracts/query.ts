@@ -31,7 +31,10 @@ export const PublicCertificateStatus = z.object({
   /** True once notAfter has passed (status stays what revocation made it). */
   expired: z.boolean(),
   /** Issuing CA: id and distinguished name. */
-  issuer: z.object({ id: z.string(), dn: z.string().optional() }),
+  issuer: z.object({
+    id: z.string(),
+    name: z.string().optional().describe('distinguished name of the issuing CA'),
+  }),
   /**
    * The card number, masked to its prefix and last four digits (`AC**********0123`), unless the caller
    * asked by card number (then it is echoed, as they already know it).

@@ -138,7 +138,7 @@ export const toPublic = (
     notBefore: c.notBefore,
     notAfter: c.notAfter,
     expired: Date.parse(c.notAfter) <= opts.now.getTime(),
-    issuer: opts.issuerName ? { id: c.issuer, dn: opts.issuerName } : { id: c.issuer },
+    issuer: opts.issuerName ? { id: c.issuer, name: opts.issuerName } : { id: c.issuer },
     cardNumber: opts.revealCardNumber ? c.cardNumber : maskCardNumber(c.cardNumber),
     issuedMonth: c.issuedMonth,
   };
