@@ -569,11 +569,20 @@ export const createHolderUseCases = (deps: HolderDeps) => {
       session: { applicationId: string },
     ): Promise<CardCertificatesResponse> {
       const card = await repo.cards.get(cardNumber);
-      if (!card || card.applicationId !== session.applicationId) {
-        throw new NotFoundError(`no card ${cardNumber} belongs to this session`, {
+      const notYours = () =>
+        new NotFoundError(`no card ${cardNumber} belongs to this session`, {
           field: 'cardNumber',
           rule: 'card.unknown',
         });
+      if (!card?.applicationId) throw notYours();
+      if (card.applicationId !== session.applicationId) {
+        // A session opens the holder's newest application; a card of an earlier one (the holder applied
+        // again) is still theirs: the same ARC number, compared by its keyed hash.
+        const [mine, owner] = await Promise.all([
+          repo.applications.get(session.applicationId),
+          repo.applications.get(card.applicationId),
+        ]);
+        if (!isApplication(mine) || !isApplication(owner) || mine.arcKey !== owner.arcKey) throw notYours();
       }
       return certificatesOf(card);
     },

@@ -503,9 +503,9 @@ describe('e-mail change: certificates re-issued on the same card', () => {
     expect(bad.body.error.field).toBe('email');
   });
 
-  it('GET certificates: the current pair and chain for a session of the card’s own application only', async () => {
+  it('GET certificates: the current pair and chain for a session of the card’s holder only', async () => {
     const s = await seedIssuedCard(h, { cardStatus: 'active' });
-    const other = await seedIssuedCard(h, { cardStatus: 'active' });
+    const other = await seedIssuedCard(h, { cardStatus: 'active', arcNumber: 'B800000015' });
     const url = `${h.url}/v1/portal/cards/${s.card.cardNumber}/certificates`;
     const r = await call(url, 'GET', undefined, await h.session(s.application.id));
     expect(r.status).toBe(200);
@@ -517,6 +517,9 @@ describe('e-mail change: certificates re-issued on the same card', () => {
     expect(r.body.chain).toHaveLength(2);
     const foreign = await call(url, 'GET', undefined, await h.session(other.application.id));
     expect(foreign.status).toBe(404);
+    // The same holder (same ARC number) applied again: a session of the newer application still reads it.
+    const newer = await seedIssuedCard(h);
+    expect((await call(url, 'GET', undefined, await h.session(newer.application.id))).status).toBe(200);
     expect((await call(url, 'GET')).status).toBe(401);
     expect((await call(url, 'GET', undefined, 'x'.repeat(43))).status).toBe(401);
   });
