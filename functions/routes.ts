@@ -1,3 +1,4 @@
+import { cardStationRoutes } from './cardstation/routes.js';
 import { healthRoutes } from './health/routes.js';
 import type { RouteSpec } from './http/spec.js';
 import { opsRoutes } from './ops/routes.js';
@@ -33,6 +34,7 @@ export const allRoutes: readonly RouteSpec[] = [
   ...selfServiceRoutes,
   ...paymentRoutes,
   ...queryRoutes,
+  ...cardStationRoutes,
   ...opsRoutes,
   ...pkiRoutes,
 ];

@@ -1,6 +1,8 @@
 import { mkdir } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import { join, resolve } from 'node:path';
+import { createCardStationHandlers } from '../../functions/cardstation/handlers.js';
+import { cardStationRoutes } from '../../functions/cardstation/routes.js';
 import { createHealthHandlers } from '../../functions/health/handlers.js';
 import { healthRoutes } from '../../functions/health/routes.js';
 import { type ApiFunctionDeps, createApiHandler } from '../../functions/http/api.js';
@@ -13,6 +15,8 @@ import { createPkiHandlers } from '../../functions/pki/handlers.js';
 import { pkiRoutes } from '../../functions/pki/routes.js';
 import { createPortalHandlers } from '../../functions/portal/handlers.js';
 import { portalRoutes } from '../../functions/portal/routes.js';
+import { createSelfServiceHandlers } from '../../functions/portal/self-service-handlers.js';
+import { selfServiceRoutes } from '../../functions/portal/self-service-routes.js';
 import { createQueryHandlers } from '../../functions/query/handlers.js';
 import { createTokenBucketLimiter } from '../../functions/query/rate-limit.js';
 import { queryRoutes } from '../../functions/query/routes.js';
@@ -41,8 +45,11 @@ import { loadPkiMaterial } from '../../shared/ca/material.js';
 import { createPkiService } from '../../shared/ca/pki-service.js';
 import type { Config } from '../../shared/config.js';
 import { createLogger, type Logger } from '../../shared/logger.js';
+import { arcKeyOf, emailKeyOf } from '../../shared/lookup-keys.js';
 import { AdjustableClock } from '../../shared/ports/clock.js';
 import type { Repository } from '../../shared/ports/repository.js';
+import { createCardStationUseCases } from '../../shared/usecases/card-station.js';
+import { createHolderUseCases } from '../../shared/usecases/holder.js';
 import { issuingAuthorityOf } from '../../shared/usecases/issuance.js';
 import { createOpsUseCases } from '../../shared/usecases/ops.js';
 import { createPaymentUseCases } from '../../shared/usecases/payment.js';
@@ -147,8 +154,7 @@ export const startLocalStack = async (opts: LocalStackOptions): Promise<LocalSta
   const material = ceremony.material ?? (await loadPkiMaterial(paths.stateDir));
   const signer = await createLocalCaSigner(paths.stateDir, { modulePath: config.PKCS11_MODULE });
   stops.push(() => closeModules());
-  const emailKey = async (email: string) =>
-    Buffer.from(await secrets.mac('lookup', Buffer.from(`email|${email.toLowerCase()}`))).toString('hex');
+  const emailKey = (email: string) => emailKeyOf(secrets, email);
   const ca = createCertificateAuthority({
     certificates: repo.certificates,
     docs: repo.docs,
@@ -233,6 +239,20 @@ export const startLocalStack = async (opts: LocalStackOptions): Promise<LocalSta
     issuerName: (id) => (id === material.issuing.id ? material.issuing.subjectText : undefined),
   });
   const ops = createOpsUseCases({ cardState, auditStore: repo.audit, audit, clock });
+  const holder = createHolderUseCases({
+    repo,
+    secrets,
+    clock,
+    audit,
+    mailer,
+    mail,
+    ca: { ...ca, chain: issuingAuthority.chain },
+    cardState,
+    arcKey: (arc) => arcKeyOf(secrets, arc),
+    emailKey,
+    scryptLog2N: config.SUBSCRIBER_CODE_SCRYPT_LOG2N,
+  });
+  const cardStation = createCardStationUseCases({ repo, audit, secrets, workflow, clock });
 
   // API functions, one per trust area, each with only what it needs.
   const rateLimit = createTokenBucketLimiter({ capacity: 60, refillPerSecond: 10, clock });

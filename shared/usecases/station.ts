@@ -27,6 +27,7 @@ import {
   sealInitialCode,
 } from '../domain/subscriber-code.js';
 import { ConflictError, GoneError, NotFoundError, VersionConflictError } from '../errors.js';
+import { arcKeyOf } from '../lookup-keys.js';
 import { applicationReceivedMail } from '../mail/templates.js';
 import type { AuditLog } from '../ports/audit.js';
 import type { Clock } from '../ports/clock.js';
@@ -110,8 +111,8 @@ export const toStatusResponse = (rec: Application | ApplicationTombstone): Appli
 };
 
 /** The keyed lookup hash of an ARC number: the only form in which an ARC number is ever a key. */
-export const arcKeyOf = async (secrets: SecretKeys, arcNumber: string): Promise<string> =>
-  Buffer.from(await secrets.mac('lookup', new TextEncoder().encode(`arc|${arcNumber}`))).toString('hex');
+/** Re-exported: the keyed ARC hash lives with the other lookup keys. */
+export { arcKeyOf } from '../lookup-keys.js';
 
 export const validateMailingAddress = (input: unknown, field = 'mailingAddress'): MailingAddress =>
   parseMailingAddress(input, field);
