@@ -1,12 +1,7 @@
-import { runInThisContext } from 'node:vm';
+import { useSoftHsmConfig } from '../../shared/adapters/pkcs11/module.js';
 
-/**
- * SoftHSM reads SOFTHSM2_CONF with getenv() at C_Initialize. Inside a jest test file `process.env` is
- * a sandbox copy that never reaches the native environment, so setting it there silently leaves SoftHSM
- * on the system-wide token folder. The real process object is the one of the main V8 context.
- */
+/** Sets an environment variable where native code sees it (see `useSoftHsmConfig`). */
 export const setNativeEnv = (name: string, value: string): void => {
-  const real = runInThisContext('process') as NodeJS.Process;
-  real.env[name] = value;
-  process.env[name] = value;
+  if (name === 'SOFTHSM2_CONF') return useSoftHsmConfig(value);
+  throw new Error(`setNativeEnv supports SOFTHSM2_CONF only, not ${name}`);
 };

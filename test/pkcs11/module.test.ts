@@ -10,13 +10,14 @@ import {
   openSession,
   pkcs11js,
   softhsmConfig,
+  useSoftHsmConfig,
 } from '../../shared/adapters/pkcs11/module.js';
 
 const MODULE = '/usr/lib/softhsm/libsofthsm2.so';
 
 describe('PKCS#11 module helper (SoftHSM)', () => {
   beforeAll(async () => {
-    process.env.SOFTHSM2_CONF = await softhsmConfig(await mkdtemp(join(tmpdir(), 'hsm-')));
+    useSoftHsmConfig(await softhsmConfig(await mkdtemp(join(tmpdir(), 'hsm-'))));
   });
   afterAll(() => closeModules());
 

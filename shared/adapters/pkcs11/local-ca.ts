@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { chmod, readFile, rename, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { InternalError } from '../../errors.js';
-import { softhsmConfig } from './module.js';
+import { softhsmConfig, useSoftHsmConfig } from './module.js';
 import { createPkcs11Signer, type Pkcs11Signer } from './signer.js';
 
 /**
@@ -35,7 +35,7 @@ export const useCaTokenFolder = async (stateDir: string): Promise<string> => {
       `this process uses SoftHSM tokens from ${current}; the CA tokens are in ${conf} (run the CA in its own process)`,
     );
   }
-  process.env.SOFTHSM2_CONF = conf;
+  useSoftHsmConfig(conf);
   return conf;
 };
 

@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module';
+import { runInThisContext } from 'node:vm';
 import type * as Pkcs11Types from 'pkcs11js';
 
 /**
@@ -110,6 +111,18 @@ export const ecPointFromAttribute = (raw: Buffer): Buffer => {
     return raw.subarray(headerLength);
   }
   return raw;
+};
+
+/**
+ * Points SoftHSM at a config file for this process. SoftHSM reads SOFTHSM2_CONF with getenv() once, at
+ * C_Initialize, so it must be set before the first `openModule`. It is set on the process object of the
+ * main V8 context: inside a jest test file `process.env` is a sandboxed copy that never reaches native
+ * code (SoftHSM would silently use the system-wide token folder). Outside jest both are the same object.
+ */
+export const useSoftHsmConfig = (confPath: string): void => {
+  const real = runInThisContext('process') as NodeJS.Process;
+  real.env.SOFTHSM2_CONF = confPath;
+  process.env.SOFTHSM2_CONF = confPath;
 };
 
 /** SoftHSM-friendly PKCS#11 config file and token folder under `dir`. Returns the config path. */
