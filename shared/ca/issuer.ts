@@ -318,16 +318,23 @@ export const createCertificateAuthority = (deps: CertificateAuthorityDeps): Cert
     return saved;
   };
 
-  /** Build → check → intent → sign → store, for one reserved record. */
-  const signReserved = async (
-    reserved: CertificateRecord,
-    job: Job,
-    input: IssueCardCertificatesInput,
-    emailKey: string | undefined,
-  ) => {
-    let t0 = performance.now();
-    let record = reserved;
-    // A reservation that never reached "intent" may be re-dated; one that did is rebuilt byte for byte.
+  type Step =
+    | { kind: 'done'; record: CertificateRecord }
+    | { kind: 'superseded'; record: CertificateRecord }
+    | {
+        kind: 'pending';
+        job: Job;
+        record: CertificateRecord;
+        tbs: Uint8Array;
+        tbsSha256: string;
+        notBefore: Date;
+        notAfter: Date;
+      };
+
+  /** Build and check the TBS of a reserved record (no write). */
+  const buildReserved = (record: CertificateRecord, job: Job, input: IssueCardCertificatesInput): Step => {
+    const t0 = performance.now();
+    // A reservation without a recorded TBS may be re-dated; one with a TBS hash is rebuilt byte for byte.
     const start = record.tbsSha256 ? new Date(record.notBefore) : now(clock);
     const built = job.template.build(job.prepared, record.serialNumber, start);
     if (lint !== 'off') {
@@ -364,87 +371,122 @@ export const createCertificateAuthority = (deps: CertificateAuthorityDeps): Cert
     }
     const tbsSha256 = sha256Hex(built.tbs);
     timings?.record('build', elapsed(t0));
+    if (record.tbsSha256 && record.tbsSha256 !== tbsSha256) return { kind: 'superseded', record };
+    return {
+      kind: 'pending',
+      job,
+      record,
+      tbs: built.tbs,
+      tbsSha256,
+      notBefore: built.notBefore,
+      notAfter: built.notAfter,
+    };
+  };
 
-    if (record.tbsSha256 && record.tbsSha256 !== tbsSha256) return { superseded: record };
-
-    if (!record.tbsSha256) {
-      t0 = performance.now();
-      const t = now(clock).toISOString();
-      record = await certificates.save({
-        ...record,
-        subjectName: input.holderName,
-        subjectSerial: input.subjectSerial,
-        ...(emailKey ? { emailKey } : { emailKey: undefined }),
-        notBefore: built.notBefore.toISOString(),
-        notAfter: built.notAfter.toISOString(),
-        tbsSha256,
-        updatedAt: t,
-      });
-      timings?.record('store', elapsed(t0));
-      t0 = performance.now();
-      await audit.append({
-        actor: input.actor,
-        action: 'certificate.sign.intent',
-        subject: { type: 'certificate', id: record.serialNumber },
-        details: {
-          issuer: ca.id,
-          profile: job.profile,
-          cardNumber: record.cardNumber,
-          applicationId: record.applicationId,
-          tbsSha256,
-          notBefore: record.notBefore,
-          notAfter: record.notAfter,
-        },
-      });
-      timings?.record('audit', elapsed(t0));
-    }
-
+  /**
+   * Intent → sign → store for the card's pending certificates. The intent (TBS hashes) is recorded on
+   * each reservation and in one audit record for the card before any signature; every resumed attempt
+   * records its intent again (a duplicate intent is harmless, a signature without one is not).
+   */
+  const signPending = async (
+    pending: Extract<Step, { kind: 'pending' }>[],
+    input: IssueCardCertificatesInput,
+    emailKey: string | undefined,
+  ): Promise<CertificateRecord[]> => {
+    let t0 = performance.now();
+    const recorded = await Promise.all(
+      pending.map(async (p) => {
+        if (p.record.tbsSha256) return p;
+        const t = now(clock).toISOString();
+        const { emailKey: _old, ...rest } = p.record;
+        const record = await certificates.save({
+          ...rest,
+          subjectName: input.holderName,
+          subjectSerial: input.subjectSerial,
+          ...(emailKey ? { emailKey } : {}),
+          notBefore: p.notBefore.toISOString(),
+          notAfter: p.notAfter.toISOString(),
+          tbsSha256: p.tbsSha256,
+          updatedAt: t,
+        });
+        return { ...p, record };
+      }),
+    );
+    timings?.record('store', elapsed(t0) / pending.length);
     t0 = performance.now();
-    const signature = await signer.sign(ca.key, built.tbs);
-    if (!verifySignature(ca.spki, ca.key.algorithm, built.tbs, signature)) {
-      throw new DependencyError(
-        `the signer returned a signature that does not verify for ${record.serialNumber}`,
-      );
-    }
-    const der = job.template.assemble(built.tbs, signature);
-    timings?.record('sign', elapsed(t0));
+    await audit.append({
+      actor: input.actor,
+      action: 'certificate.sign.intent',
+      subject: { type: 'card', id: input.cardNumber },
+      details: {
+        issuer: ca.id,
+        applicationId: input.applicationId,
+        certificates: recorded.map((p) => ({
+          serialNumber: p.record.serialNumber,
+          profile: p.job.profile,
+          tbsSha256: p.tbsSha256,
+          notBefore: p.record.notBefore,
+          notAfter: p.record.notAfter,
+        })),
+      },
+    });
+    timings?.record('audit', elapsed(t0) / pending.length);
 
-    t0 = performance.now();
-    const issuedAt = now(clock).toISOString();
-    let stored: CertificateRecord;
-    try {
-      stored = await certificates.save({
-        ...record,
-        status: transition(certificateLifecycle, 'certificate', record.status, 'good'),
-        der: Buffer.from(der).toString('base64'),
-        issuedAt,
-        updatedAt: issuedAt,
-      });
-    } catch (e) {
-      if (!(e instanceof VersionConflictError)) throw e;
-      // A concurrent retry stored the same TBS first: that certificate is the one.
-      const current = await certificates.get(record.serialNumber);
-      if (current && current.tbsSha256 === tbsSha256 && current.status !== 'reserved')
-        return { done: current };
-      throw e;
-    }
-    timings?.record('store', elapsed(t0));
+    const stored = await Promise.all(
+      recorded.map(async (p) => {
+        let t1 = performance.now();
+        const signature = await signer.sign(ca.key, p.tbs);
+        if (!verifySignature(ca.spki, ca.key.algorithm, p.tbs, signature)) {
+          throw new DependencyError(
+            `the signer returned a signature that does not verify for ${p.record.serialNumber}`,
+          );
+        }
+        const der = p.job.template.assemble(p.tbs, signature);
+        timings?.record('sign', elapsed(t1));
+        t1 = performance.now();
+        const issuedAt = now(clock).toISOString();
+        try {
+          const saved = await certificates.save({
+            ...p.record,
+            status: transition(certificateLifecycle, 'certificate', p.record.status, 'good'),
+            der: Buffer.from(der).toString('base64'),
+            issuedAt,
+            updatedAt: issuedAt,
+          });
+          timings?.record('store', elapsed(t1));
+          return { record: saved, certificateSha256: sha256Hex(der) };
+        } catch (e) {
+          if (!(e instanceof VersionConflictError)) throw e;
+          // A concurrent retry stored the same TBS first: that certificate is the one.
+          const current = await certificates.get(p.record.serialNumber);
+          if (current && current.tbsSha256 === p.tbsSha256 && current.status !== 'reserved') {
+            return {
+              record: current,
+              certificateSha256: sha256Hex(Buffer.from(current.der ?? '', 'base64')),
+            };
+          }
+          throw e;
+        }
+      }),
+    );
     t0 = performance.now();
     await audit.append({
       actor: input.actor,
       action: 'certificate.sign.done',
-      subject: { type: 'certificate', id: stored.serialNumber },
+      subject: { type: 'card', id: input.cardNumber },
       details: {
         issuer: ca.id,
-        profile: job.profile,
-        cardNumber: stored.cardNumber,
-        applicationId: stored.applicationId,
-        tbsSha256,
-        certificateSha256: sha256Hex(der),
+        applicationId: input.applicationId,
+        certificates: stored.map((s) => ({
+          serialNumber: s.record.serialNumber,
+          profile: s.record.profile,
+          tbsSha256: s.record.tbsSha256,
+          certificateSha256: s.certificateSha256,
+        })),
       },
     });
-    timings?.record('audit', elapsed(t0));
-    return { done: stored };
+    timings?.record('audit', elapsed(t0) / pending.length);
+    return stored.map((s) => s.record);
   };
 
   /** Claims (or finds) the serial of each profile for this application + card. */
@@ -532,17 +574,22 @@ export const createCertificateAuthority = (deps: CertificateAuthorityDeps): Cert
     const emailKey = input.email !== undefined ? await deps.emailKey!(input.email.toLowerCase()) : undefined;
     for (let round = 1; round <= 5; round++) {
       const records = await claimSerials(input, jobs, emailKey);
-      const results = await Promise.all(
-        jobs.map(async (job) => {
-          const record = records.get(job.profile)!;
-          if (record.status === 'good' || record.status === 'hold') return { done: record };
-          return signReserved(record, job, input, emailKey);
-        }),
-      );
-      const superseded = results.flatMap((r) => ('superseded' in r && r.superseded ? [r.superseded] : []));
+      const steps = jobs.map((job): Step => {
+        const record = records.get(job.profile)!;
+        if (record.status === 'good' || record.status === 'hold') return { kind: 'done', record };
+        return buildReserved(record, job, input);
+      });
+      const superseded = steps.flatMap((st) => (st.kind === 'superseded' ? [st.record] : []));
       if (superseded.length === 0) {
-        const [signature, encryption] = results.map((r) => (r as { done: CertificateRecord }).done);
-        return { signature: signature!, encryption: encryption! };
+        const pending = steps.flatMap((st) => (st.kind === 'pending' ? [st] : []));
+        const signed = pending.length ? await signPending(pending, input, emailKey) : [];
+        const byProfile = new Map<CertificateProfileName, CertificateRecord>();
+        for (const st of steps) if (st.kind === 'done') byProfile.set(st.record.profile, st.record);
+        for (const r of signed) byProfile.set(r.profile, r);
+        return {
+          signature: byProfile.get('holder-signature')!,
+          encryption: byProfile.get('holder-encryption')!,
+        };
       }
       // The request changed since a reservation whose TBS may have been signed: revoke it, then re-issue.
       for (const r of superseded) await revokeRecord(r, 'superseded', input.actor);

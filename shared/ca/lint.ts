@@ -211,10 +211,10 @@ export interface FastLintExpectation extends LintExpectation {
 }
 
 export interface TemplateShape {
-  signatureAlgorithm: string;
-  issuer: string;
-  /** Constant extensions for the key kind: extnID (hex, with tag) → whole Extension (hex). */
-  constants: ReadonlyMap<string, string>;
+  signatureAlgorithm: Bytes;
+  issuer: Bytes;
+  /** Constant extensions for the key kind: extnID (hex, with tag) → whole Extension (DER). */
+  constants: ReadonlyMap<string, Bytes>;
 }
 
 /** Pre-encodes the shared parts of a template for `fastLintHolderTbs`. */
@@ -223,13 +223,13 @@ export const templateShape = (
   issuer: Bytes,
   constantExtensions: readonly Bytes[],
 ): TemplateShape => {
-  const constants = new Map<string, string>();
+  const constants = new Map<string, Bytes>();
   for (const e of constantExtensions) {
     const outer = readTlv(e);
     const id = readTlv(e, outer.start);
-    constants.set(hex(e.subarray(id.offset, id.end)), hex(e));
+    constants.set(hex(e.subarray(id.offset, id.end)), e);
   }
-  return { signatureAlgorithm: hex(signatureAlgorithm), issuer: hex(issuer), constants };
+  return { signatureAlgorithm, issuer, constants };
 };
 
 const OID_C = '0603550406';
@@ -237,10 +237,13 @@ const OID_CN = '0603550403';
 const OID_SERIAL = '0603550405';
 const OID_SKI = '0603551d0e';
 const OID_SAN = '0603551d11';
-const VERSION_3 = 'a003020102';
+const VERSION_3 = Uint8Array.of(0xa0, 0x03, 0x02, 0x01, 0x02);
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 const hex = (b: Bytes) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
+const same = (a: Bytes, b: Bytes) =>
+  a.length === b.length &&
+  Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
 
 const decodeTime = (tbs: Bytes, t: { tag: number; start: number; end: number }): Date | undefined => {
   const s = Buffer.from(tbs.subarray(t.start, t.end)).toString('latin1');
@@ -273,7 +276,7 @@ export const fastLintHolderTbs = (tbs: Bytes, x: FastLintExpectation): string[] 
       return t;
     };
     const whole = (t: { offset: number; end: number }) => tbs.subarray(t.offset, t.end);
-    if (hex(whole(next(0xa0, 'version'))) !== VERSION_3) fail('not a v3 certificate');
+    if (!same(whole(next(0xa0, 'version')), VERSION_3)) fail('not a v3 certificate');
     const serial = next(0x02, 'serial');
     const sb = tbs.subarray(serial.start, serial.end);
     if (
@@ -285,9 +288,10 @@ export const fastLintHolderTbs = (tbs: Bytes, x: FastLintExpectation): string[] 
       fail('serial number not a minimal positive integer of 64 bits to 20 octets');
     }
     if (hex(sb).replace(/^0+/, '') !== x.serialNumber) fail('serial number differs from the reservation');
-    if (hex(whole(next(0x30, 'signature'))) !== x.shape.signatureAlgorithm)
+    if (!same(whole(next(0x30, 'signature')), x.shape.signatureAlgorithm)) {
       fail('signature algorithm is not the CA key algorithm');
-    if (hex(whole(next(0x30, 'issuer'))) !== x.shape.issuer) fail('issuer is not the CA subject');
+    }
+    if (!same(whole(next(0x30, 'issuer')), x.shape.issuer)) fail('issuer is not the CA subject');
     const validity = next(0x30, 'validity');
     const nb = readTlv(tbs, validity.start);
     const na = readTlv(tbs, nb.end);
@@ -328,7 +332,7 @@ export const fastLintHolderTbs = (tbs: Bytes, x: FastLintExpectation): string[] 
         fail('subject serialNumber is not the 16-digit PrintableString');
       }
     }
-    if (hex(whole(next(0x30, 'subjectPublicKeyInfo'))) !== hex(x.spki))
+    if (!same(whole(next(0x30, 'subjectPublicKeyInfo')), x.spki))
       fail('public key differs from the card key');
     const extsWrap = next(0xa3, 'extensions');
     if (at !== outer.end) fail('unexpected fields after the extensions');
@@ -346,7 +350,7 @@ export const fastLintHolderTbs = (tbs: Bytes, x: FastLintExpectation): string[] 
       seen.add(id);
       const constant = constants.get(id);
       if (constant !== undefined) {
-        if (hex(whole(ext)) !== constant) fail(`extension ${id} differs from the profile`);
+        if (!same(whole(ext), constant)) fail(`extension ${id} differs from the profile`);
         continue;
       }
       let v = readTlv(tbs, o.end);
@@ -359,7 +363,7 @@ export const fastLintHolderTbs = (tbs: Bytes, x: FastLintExpectation): string[] 
         if (
           inner.tag !== 0x04 ||
           inner.end !== value.length ||
-          hex(value.subarray(inner.start)) !== hex(x.keyIdentifier)
+          !same(value.subarray(inner.start), x.keyIdentifier)
         ) {
           fail('subjectKeyIdentifier is not SHA-1 of the key');
         }

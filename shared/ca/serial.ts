@@ -3,7 +3,20 @@ import { randomBytes } from 'node:crypto';
 /** Source of random bytes; injectable so tests can force a serial-number collision. */
 export type RandomSource = (size: number) => Uint8Array;
 
-export const systemRandom: RandomSource = (size) => randomBytes(size);
+// randomBytes is a synchronous call into OpenSSL's RAND; drawing 4 KiB at a time and slicing costs a
+// fraction per serial. The bytes are the same CSPRNG output either way.
+let pool = Buffer.alloc(0);
+let poolAt = 0;
+export const systemRandom: RandomSource = (size) => {
+  if (size > 256) return randomBytes(size);
+  if (poolAt + size > pool.length) {
+    pool = randomBytes(4096);
+    poolAt = 0;
+  }
+  const out = pool.subarray(poolAt, poolAt + size);
+  poolAt += size;
+  return out;
+};
 
 /**
  * A certificate serial number: 16 random bytes with the top two bits fixed to 01, i.e. 126 random bits

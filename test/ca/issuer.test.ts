@@ -94,13 +94,28 @@ describe('issuing CA: issuance order, idempotency, serials, lifecycle (software 
     expect(encryption.profile).toBe('holder-encryption');
     const head = await repo.audit.head('main');
     const records = await repo.audit.range('main', 1, head!.seq);
-    const actions = records.map((r) => `${r.action}:${r.subject.id}`);
+    // One intent record for the card's certificates before any signature, one done record after.
+    const intent = records.findIndex((r) => r.action === 'certificate.sign.intent');
+    const done = records.findIndex((r) => r.action === 'certificate.sign.done');
+    expect(intent).toBeGreaterThanOrEqual(0);
+    expect(done).toBeGreaterThan(intent);
+    expect(records[intent]!.subject).toEqual({ type: 'card', id: cardNumberOf(1) });
+    const listed = (i: number) =>
+      records[i]!.details.certificates as {
+        serialNumber: string;
+        tbsSha256: string;
+        certificateSha256?: string;
+      }[];
     for (const r of [signature, encryption]) {
-      const intent = actions.indexOf(`certificate.sign.intent:${r.serialNumber}`);
-      const done = actions.indexOf(`certificate.sign.done:${r.serialNumber}`);
-      expect(intent).toBeGreaterThanOrEqual(0);
-      expect(done).toBeGreaterThan(intent);
-      expect(records[intent]!.details.tbsSha256).toBe(r.tbsSha256);
+      expect(listed(intent)).toContainEqual(
+        expect.objectContaining({ serialNumber: r.serialNumber, tbsSha256: r.tbsSha256 }),
+      );
+      expect(listed(done)).toContainEqual(
+        expect.objectContaining({
+          serialNumber: r.serialNumber,
+          certificateSha256: createHash('sha256').update(Buffer.from(r.der!, 'base64')).digest('hex'),
+        }),
+      );
     }
     expect(JSON.stringify(records)).not.toContain('holder@example.tw');
     expect((await audit.verify()).ok).toBe(true);
@@ -288,6 +303,21 @@ describe('issuing CA: issuance order, idempotency, serials, lifecycle (software 
     expect(r.signature.serialNumber).toBe(byProfile['holder-signature']!.serialNumber);
     expect(r.signature.tbsSha256).toBe(byProfile['holder-signature']!.tbsSha256);
     expect(r.signature.notBefore).toBe(byProfile['holder-signature']!.notBefore);
+    // Every signed certificate was announced by an intent record before its done record — the retry
+    // recorded its intent again before signing.
+    const head = await repo.audit.head('main');
+    const log = await repo.audit.range('main', 1, head!.seq);
+    const serialsOf = (a: string) =>
+      log.flatMap((x, i) =>
+        x.action === a
+          ? (x.details.certificates as { serialNumber: string }[]).map((c) => ({ i, s: c.serialNumber }))
+          : [],
+      );
+    const intents = serialsOf('certificate.sign.intent');
+    for (const d of serialsOf('certificate.sign.done')) {
+      expect(intents.some((x) => x.s === d.s && x.i < d.i)).toBe(true);
+    }
+    expect(intents.filter((x) => x.s === r.signature.serialNumber).length).toBe(2);
   });
 
   it('a retry with a changed request revokes the possibly-signed reservation and issues anew', async () => {
