@@ -153,6 +153,8 @@ export const webAppRoute = (opts: WebAppRouteOptions = {}): RawRoute => {
 export interface LocalOfficerTokenOptions {
   /** The local issuer, or the key file to open it from (`<STATE_DIR>/auth/issuer-key.json`). */
   issuer: LocalIssuer | { keyFile: string };
+  /** The stack's clock (a compressed demo clock must stamp tokens the way the server verifies them). */
+  now?: () => Date;
   ttlSeconds?: number;
 }
 
@@ -166,7 +168,8 @@ export interface LocalOfficerTokenOptions {
 export const localOfficerTokenRoute = (opts: LocalOfficerTokenOptions): RawRoute => {
   let issuer: Promise<LocalIssuer> | undefined;
   const getIssuer = () => {
-    issuer ??= 'issue' in opts.issuer ? Promise.resolve(opts.issuer) : openLocalIssuer(opts.issuer.keyFile);
+    issuer ??=
+      'issue' in opts.issuer ? Promise.resolve(opts.issuer) : openLocalIssuer(opts.issuer.keyFile, opts.now);
     return issuer;
   };
   return {
@@ -214,10 +217,11 @@ export const localOfficerTokenRoute = (opts: LocalOfficerTokenOptions): RawRoute
  * answers every other page path) last — mount these AFTER the sandbox gateway and the other raw routes.
  */
 export const localWebRoutes = (
-  opts: WebAppRouteOptions & { stateDir: string; issuer?: LocalIssuer },
+  opts: WebAppRouteOptions & { stateDir: string; issuer?: LocalIssuer; now?: () => Date },
 ): RawRoute[] => [
   localOfficerTokenRoute({
     issuer: opts.issuer ?? { keyFile: join(opts.stateDir, 'auth', 'issuer-key.json') },
+    ...(opts.now ? { now: opts.now } : {}),
   }),
   webAppRoute(opts),
 ];

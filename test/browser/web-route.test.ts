@@ -121,6 +121,14 @@ describe('local officer sign-in (local stack only)', () => {
     expect(Date.parse(expiresAt!)).toBe((claims.exp as number) * 1000);
   });
 
+  it('stamps tokens with the stack clock (a compressed demo clock)', async () => {
+    const later = new Date('2031-05-01T00:00:00Z');
+    const [tokenRoute] = localWebRoutes({ stateDir: dir, now: () => later });
+    const r = await tokenRoute!.handle(post({ officerId: 'officer02', stationId: 'KHH01' }));
+    const { expiresAt } = JSON.parse(text(r?.body)) as { expiresAt: string };
+    expect(expiresAt).toBe('2031-05-01T08:00:00.000Z');
+  });
+
   it('refuses a bad officer id or station with the field named', async () => {
     const route = localOfficerTokenRoute({ issuer: { keyFile: join(dir, 'auth', 'issuer-key.json') } });
     const badOfficer = await route.handle(post({ officerId: 'a b', stationId: 'TPE01' }));
