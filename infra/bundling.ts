@@ -4,6 +4,8 @@
  * the sizes the benchmark prints are the sizes that get deployed. No CDK import here on purpose.
  */
 
+import { CJK_FONT_SOURCES, PDF_ASSET } from '../functions/aws/pdf.js';
+
 /** Node major version of the Lambda runtime and of the esbuild target. */
 export const NODE_MAJOR = 22;
 
@@ -35,6 +37,35 @@ export const BUNDLE_OPTIONS = {
    * and a bundled, tree-shaken SDK client loads faster than the runtime's full copy.
    */
   external: [] as string[],
-  /** Chinese card-holder texts stay readable in the bundle (and smaller than \u escapes). */
-  charset: 'utf8' as const,
+  /**
+   * Packages swapped for a smaller equivalent in Lambda bundles (paths relative to the repository root):
+   * fontkit's pure-JS Brotli decoder → Node's built-in zlib (functions/aws/shims/brotli).
+   */
+  alias: { brotli: './functions/aws/shims/brotli' } as Record<string, string>,
 };
+
+/**
+ * Shell commands that put next to a bundle what a PDF-rendering function needs at run time (see
+ * functions/aws/pdf.ts): pdfkit's standard fonts with a package.json `imports` map, and the CJK font.
+ * Run by NodejsFunction's afterBundling hook, and by the bundle test. `cjkFont` is the source font file.
+ */
+export const pdfAssetCommands = (
+  inputDir: string,
+  outputDir: string,
+  cjkFont: string | undefined,
+): string[] => {
+  const q = (p: string) => `'${p.replace(/'/g, "'\\''")}'`;
+  const imports = JSON.stringify({
+    imports: { '#standard-fonts/*': `./${PDF_ASSET.standardFontsDir}/*.cjs` },
+  });
+  return [
+    `mkdir -p ${q(`${outputDir}/${PDF_ASSET.standardFontsDir}`)} ${q(`${outputDir}/fonts`)}`,
+    `cp -R ${q(`${inputDir}/node_modules/pdfkit/js/standard-fonts`)}/. ${q(`${outputDir}/${PDF_ASSET.standardFontsDir}`)}/`,
+    `printf '%s' ${q(imports)} > ${q(`${outputDir}/package.json`)}`,
+    ...(cjkFont ? [`cp ${q(cjkFont)} ${q(`${outputDir}/${PDF_ASSET.cjkFont}`)}`] : []),
+  ];
+};
+
+/** The first CJK font source present on this machine, if any. */
+export const findCjkFontSource = (exists: (path: string) => boolean): string | undefined =>
+  CJK_FONT_SOURCES.find((p) => exists(p));

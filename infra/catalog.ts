@@ -1,4 +1,6 @@
-import type { ApiFunction } from '../functions/http/spec.js';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { ApiFunction, RouteSpec } from '../functions/http/spec.js';
 import type { MacPurpose, TableAccess } from './constructs/function.js';
 
 /**
@@ -26,10 +28,19 @@ export interface FunctionNeeds {
   mail?: boolean;
   /** Starts issuance executions / answers task tokens. */
   workflow?: { start?: boolean; respond?: boolean };
-  /** The PKI repository bucket. */
-  pkiBucket?: 'read' | 'write';
+  /** Object keys of the PKI repository bucket this function publishes (PutObject on exactly those). */
+  pkiBucket?: readonly string[];
   /** Reads the payment gateway merchant credentials. */
   paymentGateway?: boolean;
+  /**
+   * Changes certificate status (revoke, hold, release) or serves the CRL: asks the CRL job, the one
+   * function that signs CRLs, for a fresh CRL (lambda:InvokeFunction on that function only).
+   */
+  crl?: boolean;
+  /** Asks the issuance signer to re-issue a card's certificates (the holder's e-mail change). */
+  caSigner?: boolean;
+  /** Renders PDFs (ships pdfkit's fonts and the CJK font with the bundle). */
+  pdf?: boolean;
   /** @default 10 (API) / 60 (tasks, jobs) seconds */
   timeoutSeconds?: number;
   /** @default 512 */
@@ -49,6 +60,8 @@ export const API_FUNCTIONS: Record<ApiFunction, FunctionNeeds> = {
     seal: 'seal',
     mail: true,
     workflow: { start: true },
+    crl: true,
+    pdf: true,
     // The subscriber code is hashed with scrypt (N = 2^15): CPU is memory on Lambda.
     memorySize: 1024,
   },
@@ -60,11 +73,14 @@ export const API_FUNCTIONS: Record<ApiFunction, FunctionNeeds> = {
     mail: true,
     workflow: { start: true },
     paymentGateway: true,
+    crl: true,
+    caSigner: true,
     memorySize: 1024,
   },
   payments: {
     description: 'Payment gateway callback (MAC-verified, idempotent)',
     table: 'readwrite',
+    mail: true,
     workflow: { respond: true },
     paymentGateway: true,
   },
@@ -76,19 +92,21 @@ export const API_FUNCTIONS: Record<ApiFunction, FunctionNeeds> = {
   cardstation: {
     description: 'Card personalization bureau: inventory, job leases, completion, mailing',
     table: 'readwrite',
+    macs: ['card-master'],
     workflow: { respond: true },
   },
   ops: {
     description: 'Customer service: emergency (fax) suspension, audit export and verification',
     table: 'readwrite',
     macs: ['lookup'],
+    crl: true,
     timeoutSeconds: 28,
   },
   pki: {
     description: 'Relying parties: OCSP responder, CRLs, CA certificates',
     table: 'read',
     ocspSign: true,
-    pkiBucket: 'read',
+    crl: true,
     memorySize: 1024,
   },
 };
@@ -100,6 +118,7 @@ export const JOB_FUNCTIONS = {
       'Every few minutes: purges unpaid applications past their deadline (even if an execution was lost) and expires card-job leases',
     table: 'readwrite',
     workflow: { respond: true },
+    mail: true,
     timeoutSeconds: 300,
   },
   crl: {
@@ -107,7 +126,7 @@ export const JOB_FUNCTIONS = {
       'On a schedule: signs a fresh CRL per CA with the issuing CA key and publishes it to the PKI repository',
     table: 'read',
     caSign: 'crls',
-    pkiBucket: 'write',
+    pkiBucket: ['pki/crl/issuing-ca.crl'],
     timeoutSeconds: 300,
     memorySize: 1024,
   },
@@ -128,6 +147,7 @@ export const TASK_FUNCTIONS = {
   AwaitPayment: {
     description: 'Workflow: parks the payment task token on the application until the gateway callback',
     table: 'readwrite',
+    workflow: { respond: true },
   },
   PurgeUnpaid: {
     description: 'Workflow: deletes an unpaid order (personal data included) when the payment window closed',
@@ -140,18 +160,23 @@ export const TASK_FUNCTIONS = {
     mail: true,
   },
   SignCertificates: {
-    description: 'Workflow: the issuance signer, the only function that signs certificates with the CA key',
+    description:
+      "Workflow: the issuance signer, the only function that signs certificates with the CA key (also re-issues on a holder's e-mail change, for the portal)",
     table: 'readwrite',
+    macs: ['lookup'],
     caSign: 'certificates',
+    crl: true,
     memorySize: 1024,
   },
   RevokePreviousCard: {
     description: "Workflow: revokes the holder's previous card once the new one is issued",
     table: 'readwrite',
+    crl: true,
   },
   QueueCardJob: {
     description: 'Workflow: queues the card personalization job and parks its task token',
     table: 'readwrite',
+    workflow: { respond: true },
   },
   RecordCardCompleted: {
     description: 'Workflow: records the completed personalization',
@@ -160,6 +185,7 @@ export const TASK_FUNCTIONS = {
   AwaitMailing: {
     description: 'Workflow: parks the mailing task token until the card station reports the tracking number',
     table: 'readwrite',
+    workflow: { respond: true },
   },
   ReportStalled: {
     description: 'Workflow: tells ops that a card job or mailing is overdue',
@@ -188,4 +214,35 @@ export const entryOf = {
   api: (fn: ApiFunction) => `functions/${fn}/index.ts`,
   job: (fn: JobFunction) => `functions/${fn}/index.ts`,
   task: (task: TaskFunction) => `functions/aws/tasks/${kebab(task)}.ts`,
+};
+
+/** The issuance state machine definition (the same file the local engine runs). */
+export const ISSUANCE_ASL = fileURLToPath(new URL('../statemachines/issuance.asl.json', import.meta.url));
+
+/** `${Name}` placeholders of an ASL document, in order of first appearance. */
+export const aslPlaceholders = (asl: string): string[] => [
+  ...new Set([...asl.matchAll(/\$\{([A-Za-z0-9]+)\}/g)].map((m) => m[1]!)),
+];
+
+/** The ASL with each `${Name}` replaced, as Step Functions does with definitionSubstitutions. */
+export const substitute = (asl: string, values: Record<string, string>): string =>
+  asl.replace(/\$\{([A-Za-z0-9]+)\}/g, (whole, name: string) => values[name] ?? whole);
+
+/** The Cognito pre-token-generation trigger (only with acdc:auth=cognito). */
+export const TOKEN_CLAIMS_ENTRY = 'functions/aws/cognito/token-claims.ts';
+
+/**
+ * Every Lambda function of the deployment and its entry file (relative to the repository root): one
+ * per trust area with routes, one per task of the state machine, the jobs, and the Cognito trigger.
+ * The benchmark (bench/bundles.ts) bundles exactly these.
+ */
+export const deploymentEntries = (routes: readonly RouteSpec[]): { name: string; entry: string }[] => {
+  const areas = [...new Set(routes.map((r) => r.fn))];
+  const tasks = aslPlaceholders(readFileSync(ISSUANCE_ASL, 'utf8')).map((p) => p.replace(/FunctionArn$/, ''));
+  return [
+    ...areas.map((fn) => ({ name: fn, entry: entryOf.api(fn) })),
+    ...tasks.map((t) => ({ name: `task-${kebab(t)}`, entry: entryOf.task(t as TaskFunction) })),
+    ...(Object.keys(JOB_FUNCTIONS) as JobFunction[]).map((j) => ({ name: j, entry: entryOf.job(j) })),
+    { name: 'token-claims', entry: TOKEN_CLAIMS_ENTRY },
+  ];
 };

@@ -3,7 +3,7 @@ import { z } from 'zod';
 /**
  * Deployment settings, read from CDK context (cdk.json `context`, or `-c acdc:<name>=<value>` on the
  * command line) and validated once. Every value has a default that synthesizes offline on a fresh clone;
- * a real deployment sets at least `acdc:mailFrom`, `acdc:publicBaseUrl` and `acdc:pkiBaseUrl`
+ * a real deployment sets at least `acdc:mailFrom`, `acdc:portalUrl` and the custom domains
  * (docs/deploy.md lists them all).
  */
 
@@ -48,8 +48,6 @@ export const DeployConfigSchema = z
     portalUrl: z.url().optional(),
     /** Customer service / ops mailbox for workflow alerts (default: alarmEmail, else mailFrom). */
     opsEmail: z.email().optional(),
-    /** Base URL of the PKI repository that goes into certificates (AIA, CRL distribution points). */
-    pkiBaseUrl: z.url().optional(),
     /**
      * Custom domains of the two CloudFront distributions (with ACM certificates in us-east-1). Without
      * them the *.cloudfront.net names are used, which cannot enforce TLS 1.2 as the minimum.

@@ -70,13 +70,9 @@ export const buildAcdcApp = (
     crossRegionReferences: true,
     config,
   });
-  const pki = new PkiRepositoryStack(app, name('PkiRepository'), {
-    ...common,
-    config,
-    webAclArn: waf.pkiWebAcl.attrArn,
-  });
+  const pki = new PkiRepositoryStack(app, name('PkiRepository'), { ...common, config });
 
-  const resources: Omit<SharedResources, 'stateMachine'> = {
+  const resources: Omit<SharedResources, 'stateMachine' | 'crlFunction' | 'caSignerFunction'> = {
     config,
     metricsNamespace: METRICS_NAMESPACE,
     logRetention: retentionOf(config.logRetentionDays),
@@ -93,14 +89,20 @@ export const buildAcdcApp = (
     },
     mail: data.mail,
     pkiBucket: pki.bucket,
-    pkiBaseUrl: pki.baseUrl,
     paymentGatewaySecret: data.paymentGatewaySecret,
     originVerifySecret: data.originVerifySecret,
   };
   const workflow = new WorkflowStack(app, name('Workflow'), { ...common, resources });
   const api = new ApiStack(app, name('Api'), {
     ...common,
-    resources: { ...resources, stateMachine: workflow.stateMachine },
+    resources: {
+      ...resources,
+      stateMachine: workflow.stateMachine,
+      ...(workflow.crlJob ? { crlFunction: workflow.crlJob } : {}),
+      ...(workflow.tasks.get('SignCertificates')
+        ? { caSignerFunction: workflow.tasks.get('SignCertificates')! }
+        : {}),
+    },
     routes,
   });
   const edge = new EdgeStack(app, name('Edge'), {
@@ -108,7 +110,9 @@ export const buildAcdcApp = (
     config,
     apiDomainName: api.apiDomainName,
     originVerifySecret: data.originVerifySecret,
-    webAclArn: waf.apiWebAcl.attrArn,
+    apiWebAclArn: waf.apiWebAcl.attrArn,
+    pkiWebAclArn: waf.pkiWebAcl.attrArn,
+    pkiBucket: pki.bucket,
     logBucket: pki.logBucket,
   });
   const ops = new OpsStack(app, name('Ops'), {

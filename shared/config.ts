@@ -53,6 +53,10 @@ export const ConfigSchema = z.object({
   PKI_BUCKET: z.string().min(3).optional(),
   /** Base URL of the PKI repository (AIA, CRL distribution points in certificates). */
   PKI_BASE_URL: z.url().optional(),
+  /** The CRL job (the only function that signs CRLs): others ask it for a fresh CRL after a status change. */
+  CRL_FUNCTION_ARN: z.string().min(1).optional(),
+  /** The issuance signer (the only function that signs certificates): the portal's e-mail re-issue asks it. */
+  CA_SIGNER_FUNCTION_ARN: z.string().min(1).optional(),
   /** The holder portal's URL, as mails link to it. */
   PORTAL_URL: z.url().optional(),
   /** Customer service / ops mailbox that workflow alerts go to. */

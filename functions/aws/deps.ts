@@ -14,6 +14,7 @@ import { createAuditLog } from '../../shared/audit.js';
 import { type Config, loadConfig } from '../../shared/config.js';
 import { DependencyError, InternalError } from '../../shared/errors.js';
 import { createLogger, type Logger } from '../../shared/logger.js';
+import { arcKeyOf, emailKeyOf } from '../../shared/lookup-keys.js';
 import type { AuditLog } from '../../shared/ports/audit.js';
 import { type Clock, systemClock } from '../../shared/ports/clock.js';
 import type { Mailer } from '../../shared/ports/mailer.js';
@@ -126,6 +127,10 @@ export const secretKeys = /* @__PURE__ */ once((): SecretKeys => {
   if (c.KMS_SESSION_KEY_ID) macKeys.session = c.KMS_SESSION_KEY_ID;
   return createKmsSecretKeys({ client: kmsClient(), macKeys, sealKey: c.KMS_SEAL_KEY_ID ?? '' });
 });
+
+/** Keyed lookup hashes (SecretKeys 'lookup') of ARC numbers and e-mails, as every composition makes them. */
+export const arcKey = (arcNumber: string): Promise<string> => arcKeyOf(secretKeys(), arcNumber);
+export const emailKey = (email: string): Promise<string> => emailKeyOf(secretKeys(), email);
 
 export const signer = /* @__PURE__ */ once((): Signer => createKmsSigner(kmsClient()));
 

@@ -1,4 +1,5 @@
-import { Duration, Stack } from 'aws-cdk-lib';
+import { existsSync } from 'node:fs';
+import { Annotations, Duration, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -8,9 +9,10 @@ import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
+import { CJK_FONT_SOURCES } from '../../functions/aws/pdf.js';
 import type { TableDefinition } from '../../shared/adapters/dynamodb/table.js';
 import type { Config } from '../../shared/config.js';
-import { BUNDLE_OPTIONS, NODE_MAJOR } from '../bundling.js';
+import { BUNDLE_OPTIONS, findCjkFontSource, NODE_MAJOR, pdfAssetCommands } from '../bundling.js';
 import type { CaKeyAlgorithm } from '../config.js';
 import { acknowledgeNag } from './nag.js';
 
@@ -53,6 +55,8 @@ export interface AcdcFunctionProps {
   role?: iam.IRole;
   /** CloudWatch metrics namespace (Powertools). */
   metricsNamespace: string;
+  /** Ship pdfkit's standard fonts and the CJK font next to the bundle (functions/aws/pdf.ts). */
+  pdfAssets?: boolean;
 }
 
 export type TableAccess = 'read' | 'readwrite';
@@ -91,6 +95,7 @@ export class AcdcFunction extends nodejs.NodejsFunction {
   private readonly boundEnv = new Map<string, string>();
 
   constructor(scope: Construct, id: string, props: AcdcFunctionProps) {
+    const cjkFont = props.pdfAssets ? findCjkFontSource(existsSync) : undefined;
     const logGroup = new logs.LogGroup(scope, `${id}Logs`, { retention: props.logRetention });
     const role =
       props.role && Stack.of(props.role) !== Stack.of(scope)
@@ -124,7 +129,19 @@ export class AcdcFunction extends nodejs.NodejsFunction {
         mainFields: BUNDLE_OPTIONS.mainFields,
         banner: BUNDLE_OPTIONS.banner,
         externalModules: BUNDLE_OPTIONS.external,
-        charset: nodejs.Charset.UTF8,
+        esbuildArgs: Object.fromEntries(
+          Object.entries(BUNDLE_OPTIONS.alias).map(([from, to]) => [`--alias:${from}`, to]),
+        ),
+        ...(props.pdfAssets
+          ? {
+              commandHooks: {
+                beforeBundling: () => [],
+                beforeInstall: () => [],
+                afterBundling: (inputDir: string, outputDir: string) =>
+                  pdfAssetCommands(inputDir, outputDir, cjkFont),
+              },
+            }
+          : {}),
       },
       environment: {
         NODE_OPTIONS: '--enable-source-maps',
@@ -135,6 +152,12 @@ export class AcdcFunction extends nodejs.NodejsFunction {
     });
     this.logGroupRef = logGroup;
     this.service = props.service;
+    if (props.pdfAssets && !cjkFont) {
+      Annotations.of(this).addWarningV2(
+        'acdc:no-cjk-font',
+        `no CJK font on this machine (${CJK_FONT_SOURCES.join(', ')}): the ${props.service} function cannot render the application form; install fonts-droid-fallback and synthesize again`,
+      );
+    }
     acknowledgeNag(
       this,
       'AwsSolutions-L1',
@@ -263,11 +286,26 @@ export class AcdcFunction extends nodejs.NodejsFunction {
     return this.setEnv('STATE_MACHINE_ARN', stateMachine.stateMachineArn);
   }
 
-  /** The PKI repository bucket: read, or write (publish CRLs and CA certificates). */
-  bindPkiBucket(bucket: s3.IBucket, access: 'read' | 'write'): this {
-    if (access === 'write') bucket.grantPut(this, 'pki/*');
-    else bucket.grantRead(this, 'pki/*');
+  /** The PKI repository bucket: PutObject on exactly these object keys (the CRL job: its CRL). */
+  bindPkiBucket(bucket: s3.IBucket, objectKeys: readonly string[]): this {
+    this.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['s3:PutObject'],
+        resources: objectKeys.map((k) => bucket.arnForObjects(k)),
+      }),
+    );
     return this.setEnv('PKI_BUCKET', bucket.bucketName);
+  }
+
+  /**
+   * Another function this one calls synchronously (the CRL job, the issuance signer): InvokeFunction on
+   * that function's ARN only, and its ARN in the environment.
+   */
+  bindInvoke(target: lambda.IFunction, env: 'CRL_FUNCTION_ARN' | 'CA_SIGNER_FUNCTION_ARN'): this {
+    this.addToRolePolicy(
+      new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [target.functionArn] }),
+    );
+    return this.setEnv(env, target.functionArn);
   }
 
   /** The payment gateway's merchant credentials (read once per cold start). */

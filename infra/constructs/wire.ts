@@ -1,8 +1,10 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Annotations, Duration } from 'aws-cdk-lib';
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
@@ -14,7 +16,7 @@ import type { MailRef } from '../stacks/data.js';
 import { AcdcFunction, type SecretKeyRefs, type TableRef } from './function.js';
 
 /** The repository root (entries and the lock file are found from here). */
-export const REPO_ROOT = join(import.meta.dirname, '..', '..');
+export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 /** Everything a function may be bound to. Optional parts exist only in some stacks. */
 export interface SharedResources {
@@ -30,11 +32,12 @@ export interface SharedResources {
   roles: { caSigner: iam.IRole; crlSigner: iam.IRole; ocspResponder: iam.IRole };
   mail: MailRef;
   pkiBucket: s3.IBucket;
-  /** Base URL of the PKI repository (AIA / CRL distribution points). */
-  pkiBaseUrl: string;
   paymentGatewaySecret: secretsmanager.ISecret;
   originVerifySecret?: secretsmanager.ISecret;
   stateMachine?: sfn.IStateMachine;
+  /** The CRL job (signs CRLs) and the issuance signer (signs certificates), once they exist. */
+  crlFunction?: lambda.IFunction;
+  caSignerFunction?: lambda.IFunction;
 }
 
 export class MissingEntryError extends Error {}
@@ -93,6 +96,7 @@ export const createFunction = (
     memorySize: needs.memorySize ?? 512,
     logRetention: r.logRetention,
     metricsNamespace: r.metricsNamespace,
+    ...(needs.pdf ? { pdfAssets: true } : {}),
     ...(role ? { role } : {}),
   });
   if (needs.table) fn.bindTable(r.table, needs.table);
@@ -118,7 +122,16 @@ export const createFunction = (
   }
   if (needs.pkiBucket) fn.bindPkiBucket(r.pkiBucket, needs.pkiBucket);
   if (needs.paymentGateway) fn.bindPaymentGateway(r.paymentGatewaySecret);
+  const call = (target: lambda.IFunction | undefined, env: 'CRL_FUNCTION_ARN' | 'CA_SIGNER_FUNCTION_ARN') => {
+    if (target) fn.bindInvoke(target, env);
+    else
+      Annotations.of(fn).addWarningV2(
+        `acdc:unbound:${env}`,
+        `${opts.service} needs ${env}, which does not exist yet`,
+      );
+  };
+  if (needs.crl) call(r.crlFunction, 'CRL_FUNCTION_ARN');
+  if (needs.caSigner) call(r.caSignerFunction, 'CA_SIGNER_FUNCTION_ARN');
   if (r.config.publicBaseUrl) fn.setEnv('PUBLIC_BASE_URL', r.config.publicBaseUrl);
-  if (needs.caSign || needs.ocspSign || needs.pkiBucket) fn.setEnv('PKI_BASE_URL', r.pkiBaseUrl);
   return fn;
 };

@@ -154,13 +154,14 @@ export class OpsStack extends Stack {
         statistic,
         period: FIVE_MINUTES,
       });
-    const sumOf = (label: string, metrics: cloudwatch.IMetric[]) =>
+    // Each sum names its metrics with its own prefix: a graph may show two sums side by side.
+    const sumOf = (prefix: string, label: string, metrics: cloudwatch.IMetric[]) =>
       metrics.length === 0
         ? undefined
         : new cloudwatch.MathExpression({
             label,
-            expression: metrics.map((_, i) => `FILL(m${i}, 0)`).join(' + '),
-            usingMetrics: Object.fromEntries(metrics.map((m, i) => [`m${i}`, m])),
+            expression: metrics.map((_, i) => `FILL(${prefix}${i}, 0)`).join(' + '),
+            usingMetrics: Object.fromEntries(metrics.map((m, i) => [`${prefix}${i}`, m])),
             period: FIVE_MINUTES,
           });
 
@@ -257,6 +258,7 @@ export class OpsStack extends Stack {
       ...(workflow.crlJob && usesKms(JOB_FUNCTIONS.crl) ? [workflow.crlJob.service] : []),
     ];
     const kmsThrottled = sumOf(
+      'throttled',
       'KMS requests throttled',
       kmsServices.map((s) => emf('KmsThrottled', s)),
     );
@@ -272,6 +274,7 @@ export class OpsStack extends Stack {
     }
     const kmsLatency = kmsServices.map((s) => emf('KmsLatency', s, 'p99').with({ label: `${s} p99` }));
     const kmsCalls = sumOf(
+      'calls',
       'KMS requests',
       kmsServices.map((s) => emf('KmsRequests', s)),
     );

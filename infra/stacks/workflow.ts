@@ -1,5 +1,4 @@
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { Annotations, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
@@ -7,13 +6,20 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
-import { entryOf, JOB_FUNCTIONS, TASK_FUNCTIONS, type TaskFunction } from '../catalog.js';
+import {
+  aslPlaceholders,
+  entryOf,
+  ISSUANCE_ASL,
+  JOB_FUNCTIONS,
+  kebab,
+  TASK_FUNCTIONS,
+  type TaskFunction,
+} from '../catalog.js';
 import type { AcdcFunction } from '../constructs/function.js';
 import { acknowledgeNag } from '../constructs/nag.js';
 import {
   createFunction,
   MissingEntryError,
-  REPO_ROOT,
   type SharedResources,
   tryCreateFunction,
 } from '../constructs/wire.js';
@@ -24,19 +30,10 @@ import {
  * the sweeper, which enforces the 15-day purge and lease expiry from the table even when an execution was
  * lost, and the CRL job, which signs and publishes fresh CRLs.
  */
-export const ISSUANCE_ASL = join(REPO_ROOT, 'statemachines', 'issuance.asl.json');
-
-/** `${Name}` placeholders of an ASL document, in order of first appearance. */
-export const aslPlaceholders = (asl: string): string[] => [
-  ...new Set([...asl.matchAll(/\$\{([A-Za-z0-9]+)\}/g)].map((m) => m[1]!)),
-];
-
-/** The ASL with each `${Name}` replaced, as Step Functions does with definitionSubstitutions. */
-export const substitute = (asl: string, values: Record<string, string>): string =>
-  asl.replace(/\$\{([A-Za-z0-9]+)\}/g, (whole, name: string) => values[name] ?? whole);
+export { aslPlaceholders, ISSUANCE_ASL, substitute } from '../catalog.js';
 
 export interface WorkflowStackProps extends StackProps {
-  resources: Omit<SharedResources, 'stateMachine'>;
+  resources: Omit<SharedResources, 'stateMachine' | 'crlFunction' | 'caSignerFunction'>;
 }
 
 export class WorkflowStack extends Stack {
@@ -50,6 +47,31 @@ export class WorkflowStack extends Stack {
     super(scope, id, props);
     const { config } = props.resources;
     const asl = readFileSync(ISSUANCE_ASL, 'utf8');
+    const stateMachineName = `${config.prefix}-issuance`;
+    // Tasks answer task tokens of this state machine, which names the tasks: they reach it by its name
+    // (not by reference), so the definition and the tasks' permissions do not depend on each other.
+    const byName = sfn.StateMachine.fromStateMachineName(this, 'IssuanceByName', stateMachineName);
+
+    // The CRL job first: the tasks that change certificate status ask it for a fresh CRL.
+    this.crlJob = tryCreateFunction(this, 'CrlJob', {
+      service: 'crl',
+      entry: entryOf.job('crl'),
+      needs: JOB_FUNCTIONS.crl,
+      resources: props.resources,
+      defaultTimeoutSeconds: 60,
+    });
+    if (this.crlJob) {
+      new events.Rule(this, 'CrlSchedule', {
+        description: 'Signs and publishes a fresh CRL',
+        schedule: events.Schedule.rate(Duration.minutes(config.crlEveryMinutes)),
+        targets: [new targets.LambdaFunction(this.crlJob, { retryAttempts: 2 })],
+      });
+    }
+    const resources: SharedResources = {
+      ...props.resources,
+      stateMachine: byName,
+      ...(this.crlJob ? { crlFunction: this.crlJob } : {}),
+    };
 
     const substitutions: Record<string, string> = {};
     const missing: string[] = [];
@@ -63,10 +85,10 @@ export class WorkflowStack extends Stack {
       }
       try {
         const fn = createFunction(this, `${task}Task`, {
-          service: `task-${entryOf.task(task).split('/').pop()!.replace(/\.ts$/, '')}`,
+          service: `task-${kebab(task)}`,
           entry: entryOf.task(task),
           needs,
-          resources: props.resources,
+          resources,
           defaultTimeoutSeconds: 60,
         });
         this.tasks.set(task, fn);
@@ -90,7 +112,7 @@ export class WorkflowStack extends Stack {
       removalPolicy: RemovalPolicy.RETAIN,
     });
     this.stateMachine = new sfn.StateMachine(this, 'Issuance', {
-      stateMachineName: `${config.prefix}-issuance`,
+      stateMachineName,
       stateMachineType: sfn.StateMachineType.STANDARD,
       // Inline (not an S3 asset), so the template shows the exact definition that runs.
       definitionBody: sfn.DefinitionBody.fromString(asl),
@@ -116,7 +138,6 @@ export class WorkflowStack extends Stack {
       'Step Functions log delivery (logs:CreateLogDelivery, GetLogDelivery, …, DescribeLogGroups) and X-Ray (PutTraceSegments, PutTelemetryRecords, GetSamplingRules, GetSamplingTargets) do not support resource-level permissions; CDK adds exactly those.',
     );
 
-    const resources = { ...props.resources, stateMachine: this.stateMachine };
     this.sweeper = tryCreateFunction(this, 'Sweeper', {
       service: 'sweeper',
       entry: entryOf.job('sweeper'),
@@ -129,21 +150,6 @@ export class WorkflowStack extends Stack {
         description: 'Purges unpaid orders past their deadline and expires card-job leases',
         schedule: events.Schedule.rate(Duration.minutes(config.sweepEveryMinutes)),
         targets: [new targets.LambdaFunction(this.sweeper, { retryAttempts: 2 })],
-      });
-    }
-
-    this.crlJob = tryCreateFunction(this, 'CrlJob', {
-      service: 'crl',
-      entry: entryOf.job('crl'),
-      needs: JOB_FUNCTIONS.crl,
-      resources,
-      defaultTimeoutSeconds: 60,
-    });
-    if (this.crlJob) {
-      new events.Rule(this, 'CrlSchedule', {
-        description: 'Signs and publishes fresh CRLs',
-        schedule: events.Schedule.rate(Duration.minutes(config.crlEveryMinutes)),
-        targets: [new targets.LambdaFunction(this.crlJob, { retryAttempts: 2 })],
       });
     }
   }

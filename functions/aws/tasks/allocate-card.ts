@@ -1,0 +1,4 @@
+import { taskHandler } from '../workflow.js';
+
+/** The `allocateCard` task of the issuance state machine (its permissions: infra/catalog.ts). */
+export const handler = taskHandler('allocateCard');
