@@ -442,7 +442,7 @@ export class CardStationAgent {
     const label = renderMailingLabel({
       trackingNumber,
       address: { ...job.mailingAddress, recipient: job.mailingAddress.recipient ?? job.holder.name },
-      sender: this.opts.sender ?? ['外僑自然人憑證 製卡中心', 'ACDC Card Personalization Bureau'],
+      sender: this.opts.sender ?? ['外來人口自然人憑證 製卡中心', 'ACDC Card Personalization Bureau'],
       simulated: this.opts.post.simulated,
     });
     writeFileAtomic(join(dir, 'card-face.png'), face, 0o644);

@@ -83,7 +83,7 @@ export const renderCardFace = (face: CardFace): Buffer => {
   g.fillRect(2, 40, W - 4, 96);
   g.fillStyle = '#ffffff';
   g.font = `bold 40px ${SANS}`;
-  g.fillText('外僑自然人憑證', 40, 92);
+  g.fillText('外來人口自然人憑證', 40, 92);
   g.font = `24px ${SANS}`;
   g.fillText('Alien Citizen Digital Certificate', 40, 124);
 

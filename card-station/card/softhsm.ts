@@ -14,6 +14,7 @@ import {
   pkcs11js,
   softhsmConfig,
   type Template,
+  useSoftHsmConfig,
 } from '../../shared/adapters/pkcs11/module.js';
 import { summarizeCertificate } from '../../shared/card/certificates.js';
 import { buildCsr, keyAlgorithmOfSpki, signatureSchemeOf } from '../../shared/card/csr.js';
@@ -79,7 +80,7 @@ export interface SoftHsmCardReaderOptions {
  * it (SoftHSM reads it once, at the first C_Initialize of the process).
  */
 export const openSoftHsmCardReader = async (opts: SoftHsmCardReaderOptions): Promise<SoftHsmCardReader> => {
-  process.env.SOFTHSM2_CONF = await softhsmConfig(opts.cardsDir);
+  useSoftHsmConfig(await softhsmConfig(opts.cardsDir));
   return new SoftHsmCardReader(opts);
 };
 

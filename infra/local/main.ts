@@ -25,6 +25,7 @@ const stack = await startLocalStack({
   config,
   logger,
   rawRoutes: localWebRoutes({ stateDir: config.STATE_DIR }),
+  cardStation: { minStock: 5, enrollCount: 10, echo: true },
 }).catch((e: unknown) => {
   console.error(
     `start-up failed: ${e instanceof AppError ? e.message : e instanceof Error ? (e.stack ?? e.message) : String(e)}`,
@@ -47,6 +48,8 @@ Ready in ${((Date.now() - started) / 1000).toFixed(1)} s.
     CA keys      ${p.caHsm}      (SoftHSM tokens; PINs in pins.json, local only)
     CA certs     ${p.pki}        (root-ca.pem, issuing-ca.pem, chain.pem)
     outbox       ${p.outbox}     (every mail as an .eml file)
+    cards        ${p.stateDir}/cards   (blank and personalized cards: SoftHSM tokens + emulated firmware)
+    card station ${p.stateDir}/card-station/output   (card faces and mailing labels, PNG)
 
 Stop with Ctrl-C.`);
 

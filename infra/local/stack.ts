@@ -59,6 +59,7 @@ import { createCardStateUseCases } from '../../shared/usecases/revocation.js';
 import { createStationUseCases } from '../../shared/usecases/station.js';
 import { scheduleSweeps, sweep } from '../../shared/usecases/sweeper.js';
 import { createLocalWorkflow } from '../../shared/workflow/local-engine.js';
+import { runCardStationCommand, superviseCardStation } from './card-station.js';
 import { type LambdaHttpHandler, type RawRoute, startLocalServer } from './server.js';
 import { openLocalIssuer } from './tokens.js';
 
@@ -82,6 +83,11 @@ export interface LocalStackOptions {
   rawRoutes?: RawRoute[];
   /** Ops mailbox for alerts. */
   opsEmail?: string;
+  /**
+   * Run the card personalization bureau's agent as a child process, enrolling blank stock when fewer
+   * than `minStock` blank cards are in the inventory (npm start). Off by default (tests drive it).
+   */
+  cardStation?: { minStock: number; enrollCount: number; echo?: boolean };
 }
 
 export interface LocalPaths {
@@ -277,9 +283,12 @@ export const startLocalStack = async (opts: LocalStackOptions): Promise<LocalSta
       ...createStationHandlers({ station }),
       ...createRevocationHandlers({ cardState }),
     }),
-    portal: fn(portalRoutes, createPortalHandlers({ portal }), {
-      authenticateHolder: (t) => portal.authenticate(t),
-    }),
+    portal: fn(
+      [...portalRoutes, ...selfServiceRoutes] as const,
+      { ...createPortalHandlers({ portal }), ...createSelfServiceHandlers({ holder }) },
+      { authenticateHolder: (t) => portal.authenticate(t) },
+    ),
+    cardstation: fn(cardStationRoutes, createCardStationHandlers({ cardStation })),
     payments: fn(paymentRoutes, createPaymentHandlers({ payments })),
     query: fn(queryRoutes, createQueryHandlers({ query }), {
       rateLimit: (spec, key) => rateLimit(spec, key),
@@ -317,6 +326,16 @@ export const startLocalStack = async (opts: LocalStackOptions): Promise<LocalSta
   const stopSweeps = scheduleSweeps(() => sweep(sweepDeps), opts.sweepIntervalMs ?? 60_000, logger);
   stops.push(stopSweeps);
   await ca.regenerateCrl();
+
+  if (opts.cardStation) {
+    const station = { stateDir: paths.stateDir, apiUrl: url, logger, echo: opts.cardStation.echo ?? false };
+    const blank = await repo.cards.countBlank();
+    if (blank < opts.cardStation.minStock) {
+      logger.info(`card stock: ${blank} blank cards; enrolling ${opts.cardStation.enrollCount}`);
+      await runCardStationCommand(station, ['enroll', '--count', String(opts.cardStation.enrollCount)]);
+    }
+    stops.push(superviseCardStation(station).stop);
+  }
 
   return {
     url,
