@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
-import { type CfnElement, Stack } from 'aws-cdk-lib';
+import { type CfnElement, Duration, Stack } from 'aws-cdk-lib';
 import type { Template } from 'aws-cdk-lib/assertions';
+import * as events from 'aws-cdk-lib/aws-events';
 import type { IConstruct } from 'constructs';
 import { routeKey } from '../../functions/http/spec.js';
 import { allRoutes } from '../../functions/routes.js';
@@ -323,11 +324,9 @@ describe('workflow', () => {
     expect(sm.LoggingConfiguration).toMatchObject({ Level: 'ALL' });
     expect(sm.TracingConfiguration).toEqual({ Enabled: true });
     const rules = Object.values(resourcesOf(t(acdc.workflow), 'AWS::Events::Rule')).map(propsOf);
+    const rate = (m: number) => events.Schedule.rate(Duration.minutes(m)).expressionString;
     expect(rules.map((r) => r.ScheduleExpression).sort()).toEqual(
-      [
-        `rate(${acdc.config.crlEveryMinutes} minutes)`,
-        `rate(${acdc.config.sweepEveryMinutes} minutes)`,
-      ].sort(),
+      [rate(acdc.config.crlEveryMinutes), rate(acdc.config.sweepEveryMinutes)].sort(),
     );
   });
 });
@@ -375,6 +374,24 @@ describe('data and PKI repository', () => {
       RestrictPublicBuckets: true,
     });
     expect(flat(p.BucketEncryption)).toContain('AES256');
-    expect(Object.keys(resourcesOf(t(acdc.pki), 'AWS::CloudFront::OriginAccessControl'))).toHaveLength(1);
+    // CloudFront (origin access control) may read the published files and nothing else of the bucket.
+    const policy = propsOf(
+      Object.values(resourcesOf(t(acdc.pki), 'AWS::S3::BucketPolicy')).find((p) =>
+        flat(propsOf(p).Bucket).includes('Repository'),
+      )!,
+    );
+    const statements = (policy.PolicyDocument as { Statement: Statement[] }).Statement;
+    const cloudfront = statements.filter((s) => flat(s.Principal).includes('cloudfront.amazonaws.com'));
+    expect(cloudfront).toHaveLength(1);
+    expect(asArray(cloudfront[0]!.Action)).toEqual(['s3:GetObject']);
+    const objects = asArray(cloudfront[0]!.Resource).map((r) => /"(\/[^"]*)"\]\]\}$/.exec(flat(r))?.[1]);
+    expect(objects.sort()).toEqual(['/pki/certs/*', '/pki/crl/*']);
+    expect(Object.keys(resourcesOf(t(acdc.edge), 'AWS::CloudFront::OriginAccessControl'))).toHaveLength(1);
+    const pkiDist = Object.values(resourcesOf(t(acdc.edge), 'AWS::CloudFront::Distribution'))
+      .map((d) => propsOf(d).DistributionConfig as Json)
+      .find((d) => flat(d.Comment).startsWith('PKI'))!;
+    const ocsp = (pkiDist.CacheBehaviors as Json[]).find((b) => b.PathPattern === '/pki/ocsp*')!;
+    expect(ocsp.ViewerProtocolPolicy).toBe('allow-all');
+    expect((pkiDist.DefaultCacheBehavior as Json).ViewerProtocolPolicy).toBe('allow-all');
   });
 });
