@@ -2,7 +2,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
+import { availableParallelism, cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
@@ -27,7 +27,7 @@ import type { CaKeyAlgorithm } from '../shared/ports/signer.js';
  * Issuance throughput against the raw signing rate of the same issuing key on the same SoftHSM token.
  *
  *   npx tsx bench/issuance.ts [--keys RSA-2048,RSA-4096] [--cards 1500] [--dynalite-cards 300]
- *                             [--concurrency 8] [--sessions 4]
+ *                             [--concurrency 8] [--sessions <CPUs>]
  *
  * Raw rate: `signer.sign` of certificate-sized payloads with 2 × concurrency signatures in flight (what
  * `concurrency` card issuances keep in flight). Issuance rate: `issueCardCertificates` (two certificates
@@ -44,7 +44,7 @@ const { values } = parseArgs({
     cards: { type: 'string' },
     'dynalite-cards': { type: 'string' },
     concurrency: { type: 'string', default: '8' },
-    sessions: { type: 'string', default: '4' },
+    sessions: { type: 'string', default: String(availableParallelism()) },
     child: { type: 'string' },
   },
 });
@@ -227,7 +227,13 @@ const child = async (algorithm: CaKeyAlgorithm) => {
       ` | issuance: main thread ${f(avgCpu('mem', 'main'), 3)}, signing threads ${f(avgCpu('mem', 'other'), 3)}`,
   );
   console.log(
-    `  → issuance adds ${f(avgCpu('mem', 'main') - 2 * avgCpu('raw', 'main'), 3)} ms of main-thread CPU per card (claim, reserve, build, lint, audit ×2, verify, store)`,
+    `  → issuance adds ${f(avgCpu('mem', 'main') - 2 * avgCpu('raw', 'main'), 3)} ms of main-thread CPU per card (claim, reserve, build, lint, audit ×2, verify, store)` +
+      ` and ${f(avgCpu('mem', 'other') - 2 * avgCpu('raw', 'other'), 3)} ms on other threads (GC helpers)`,
+  );
+  const cpuRaw = 2 * (avgCpu('raw', 'main') + avgCpu('raw', 'other'));
+  const cpuMem = avgCpu('mem', 'main') + avgCpu('mem', 'other');
+  console.log(
+    `  CPU-bound ratio (raw CPU per card / issuance CPU per card, independent of other load): ${f((100 * cpuRaw) / cpuMem)} %`,
   );
   console.log(
     `  wall time per certificate by phase, ms (phases of the cards in flight overlap): ${phases(memSums, memCards)}`,

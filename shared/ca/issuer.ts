@@ -36,16 +36,22 @@ import { newSerialNumber, type RandomSource } from './serial.js';
  * The issuing CA: issues the two certificates of a card, and suspends, resumes and revokes them.
  *
  * Issuance of one certificate (the Boulder order):
+ *   0. input    — names, e-mail, both card keys (type, size, curve point, distinct pairs) and the CA's
+ *                 remaining validity are checked before anything is written;
  *   1. reserve  — a fresh random serial, created as a `reserved` CertificateRecord with a conditional
  *                 create (a collision picks a new serial; a serial is never used twice);
  *   2. build    — the TBSCertificate from the profile template (exact bytes);
- *   3. check    — profile rules, key type and size, names, validity inside the CA's, then an independent
- *                 parse-back lint of the TBS bytes;
- *   4. intent   — the TBS SHA-256 recorded on the reserved record, audit `certificate.sign.intent`;
+ *   3. check    — a DER walk of the TBS against the profile and the request (the first certificate of
+ *                 each shape also gets the independent parse-back lint, see lint.ts);
+ *   4. intent   — the TBS SHA-256 recorded on the reserved record; then ONE audit record
+ *                 `certificate.sign.intent` for the card, listing its certificates' serials and TBS hashes;
  *   5. sign     — by the signer port (HSM / KMS); the signature is verified with the CA public key;
- *   6. store    — DER stored, status `good`, audit `certificate.sign.done`.
- * A crash after 5 leaves a `reserved` record with the TBS hash, serial, card and issuer: enough to find
- * it (`listReservedBefore`) and revoke it (`resolveStaleReservations`).
+ *   6. store    — DER stored, status `good`; then ONE audit record `certificate.sign.done` for the card
+ *                 (serials, TBS and certificate hashes).
+ * The two certificates of a card go through the steps together (one intent and one done record per card
+ * halves the hash-chain appends on the hot path; the audit subject is the card, the serials are in the
+ * details). A crash after 5 leaves a `reserved` record with the TBS hash, serial, card and issuer: enough
+ * to find it (`listReservedBefore`) and revoke it (`resolveStaleReservations`).
  *
  * Idempotency (one application + card never gets two live certificates per profile): a claim document
  * `certificate-claim/<applicationId>/<cardNumber>` (ConfigDocStore, conditional writes) names the serial

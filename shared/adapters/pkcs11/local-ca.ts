@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { chmod, readFile, rename, writeFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { InternalError } from '../../errors.js';
 import { softhsmConfig, useSoftHsmConfig } from './module.js';
@@ -70,7 +71,11 @@ export const ensurePins = async (stateDir: string, labels: readonly string[]): P
   return pins;
 };
 
-/** The PKCS#11 signer for the local CA tokens (PINs from pins.json). */
+/**
+ * The PKCS#11 signer for the local CA tokens (PINs from pins.json). SoftHSM signs on this machine's CPUs,
+ * so the session pool defaults to the number of CPUs: more signing threads than cores only take CPU time
+ * away from the event loop that prepares the next certificates (measured in bench/issuance.ts).
+ */
 export const createLocalCaSigner = async (
   stateDir: string,
   opts: { modulePath: string; sessionsPerToken?: number },
@@ -80,7 +85,7 @@ export const createLocalCaSigner = async (
   if (!pins) throw new InternalError(`no CA token PINs in ${pinsFile(stateDir)}: run the key ceremony first`);
   return createPkcs11Signer({
     modulePath: opts.modulePath,
-    sessionsPerToken: opts.sessionsPerToken,
+    sessionsPerToken: opts.sessionsPerToken ?? Math.max(1, availableParallelism()),
     pin: (label) => {
       const p = pins.tokens[label];
       if (!p) throw new InternalError(`no PIN for CA token ${label}`);

@@ -34,7 +34,10 @@ export interface Pkcs11SignerOptions {
   modulePath: string;
   /** The user PIN of a token, by label. Locally: pins.json; CloudHSM: the crypto user's credentials. */
   pin: (tokenLabel: string) => string | Promise<string>;
-  /** Logged-in sessions kept per token (default 4, the size of Node's libuv thread pool). */
+  /**
+   * Logged-in sessions kept per token = signatures in progress at once (default 4, the size of Node's
+   * libuv thread pool; an HSM on the network wants more, SoftHSM on this host wants one per CPU).
+   */
   sessionsPerToken?: number;
 }
 
