@@ -515,4 +515,28 @@ describe('PKI with SoftHSM and OpenSSL', () => {
       wrong.close();
     });
   });
+
+  describe('key ceremony, a year later', () => {
+    it('renews only what is about to expire: the OCSP responder certificate (same key) and the root CRL', async () => {
+      const later = new AdjustableClock();
+      later.advance(340 * 86400_000);
+      const before = material;
+      const result = await runCeremony({ stateDir, publicBaseUrl: base, clock: later });
+      expect(result.actions.sort()).toEqual(
+        ['renewed ocsp-responder certificate', 'signed root CRL 2', 'updated ca.json'].sort(),
+      );
+      const m = result.material;
+      expect(m.root.serialNumber).toBe(before.root.serialNumber);
+      expect(m.issuing.serialNumber).toBe(before.issuing.serialNumber);
+      expect(m.ocspResponder.serialNumber).not.toBe(before.ocspResponder.serialNumber);
+      expect(Buffer.from(m.ocspResponder.spki)).toEqual(Buffer.from(before.ocspResponder.spki));
+      expect(m.ocspResponder.notAfter.getTime()).toBeGreaterThan(before.ocspResponder.notAfter.getTime());
+      const text = (
+        await openssl('crl', '-inform', 'DER', '-in', join(result.pkiDir, 'root-ca.crl'), '-noout', '-text')
+      ).stdout;
+      expect(text).toMatch(/X509v3 CRL Number:\s+2/);
+      // And again: nothing left to renew.
+      expect((await runCeremony({ stateDir, publicBaseUrl: base, clock: later })).actions).toEqual([]);
+    });
+  });
 });
