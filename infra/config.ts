@@ -66,9 +66,12 @@ export const DeployConfigSchema = z
       .string()
       .regex(/^[a-z0-9-]{3,63}$/)
       .optional(),
-    /** Issuing CA and OCSP responder key algorithms (KMS key specs follow). */
+    /**
+     * Root and issuing CA key algorithm, and the OCSP responder's (KMS key specs follow); the defaults are
+     * the key ceremony's (RSA-4096 CAs like MOICA G3, RSA-2048 responder).
+     */
     caKeyAlgorithm: keyAlgorithm.default('RSA-4096'),
-    ocspKeyAlgorithm: keyAlgorithm.default('EC-P256'),
+    ocspKeyAlgorithm: keyAlgorithm.default('RSA-2048'),
     /** Alarm notifications go to this address (an SNS e-mail subscription), if set. */
     alarmEmail: z.email().optional(),
     /** API throttling (steady requests/s and burst) for the whole stage, and for holder/public routes. */

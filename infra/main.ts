@@ -70,7 +70,11 @@ export const buildAcdcApp = (
     crossRegionReferences: true,
     config,
   });
-  const pki = new PkiRepositoryStack(app, name('PkiRepository'), { ...common, config });
+  const pki = new PkiRepositoryStack(app, name('PkiRepository'), {
+    ...common,
+    config,
+    ceremonyRole: keys.custody.ceremony,
+  });
 
   const resources: Omit<SharedResources, 'stateMachine' | 'crlFunction' | 'caSignerFunction'> = {
     config,

@@ -7,7 +7,7 @@ import {
   type IssueCardCertificatesInput,
   type IssuedCertificates,
 } from '../../shared/ca/issuer.js';
-import { AUTHORITY_IDS, type AuthorityId, type CaFile, type PkiMaterial } from '../../shared/ca/material.js';
+import { AUTHORITY_IDS, type AuthorityId, type PkiMaterial } from '../../shared/ca/material.js';
 import type { Actor } from '../../shared/domain/model.js';
 import {
   AppError,
@@ -18,8 +18,10 @@ import {
   NotFoundError,
   ValidationError,
 } from '../../shared/errors.js';
+import type { Repository } from '../../shared/ports/repository.js';
 import type { Signer, SignerKeyRef } from '../../shared/ports/signer.js';
 import { audit, caKeyRef, clock, config, emailKey, repository, required, signer } from './deps.js';
+import { CA_MATERIAL_DOC, type MaterialDoc } from './material-doc.js';
 
 /**
  * The CA on AWS, as each function may use it. Three rules come from the key policies
@@ -36,19 +38,21 @@ import { audit, caKeyRef, clock, config, emailKey, repository, required, signer 
  * table by infra/publish-ca.ts as the config document `ca-material`.
  */
 
-export const MATERIAL_DOC = 'ca-material';
-
-export interface MaterialDoc {
-  format: 'acdc-ca-material/1';
-  /** ca.json as the ceremony wrote it. */
-  file: CaFile;
-  /** DER certificates, base64, by authority. */
-  certificates: Record<AuthorityId, string>;
-  /** The root CA's CRL (DER, base64), signed at the ceremony. */
-  rootCrl: string;
-}
-
 const u8 = (b64: string): Uint8Array => Uint8Array.from(Buffer.from(b64, 'base64'));
+
+const b64 = (b: Uint8Array): string => Buffer.from(b).toString('base64');
+
+/** The document infra/publish-ca.ts stores, from the ceremony's output (loadPkiMaterial). */
+export const materialDoc = (m: PkiMaterial): MaterialDoc => ({
+  format: 'acdc-ca-material/1',
+  file: m.file,
+  certificates: {
+    'root-ca': b64(m.root.certificate),
+    'issuing-ca': b64(m.issuing.certificate),
+    'ocsp-responder': b64(m.ocspResponder.certificate),
+  },
+  rootCrl: b64(m.rootCrl),
+});
 
 /** The running service's view of the published material (the same shape loadPkiMaterial gives locally). */
 export const materialFromDoc = (doc: MaterialDoc): PkiMaterial => {
@@ -80,7 +84,7 @@ let materialPromise: Promise<PkiMaterial> | undefined;
 /** The CA material, read once per cold start. */
 export const material = (): Promise<PkiMaterial> => {
   materialPromise ??= repository()
-    .docs.get<MaterialDoc>(MATERIAL_DOC)
+    .docs.get<MaterialDoc>(CA_MATERIAL_DOC)
     .then((doc) => {
       if (!doc) {
         throw new InternalError(
@@ -270,8 +274,10 @@ export const issueRemotely = (input: IssueCardCertificatesInput): Promise<Issued
  * the holder's own name and subject serial (as the card's current signature certificate has them), for
  * the holder of that application. Only the e-mail is the portal's to choose.
  */
-export const checkReissueRequest = async (input: IssueCardCertificatesInput): Promise<void> => {
-  const repo = repository();
+export const checkReissueRequest = async (
+  input: IssueCardCertificatesInput,
+  repo: Pick<Repository, 'cards' | 'certificates'> = repository(),
+): Promise<void> => {
   const refuse = (why: string) => {
     throw new ForbiddenError(`re-issue refused: ${why}`);
   };

@@ -89,6 +89,46 @@ const MAC_ENV: Record<MacPurpose, { env: EnvName; key: keyof SecretKeyRefs }> = 
 /** Node 22 (infra/bundling.ts NODE_MAJOR): what the local toolchain runs and tests. */
 const RUNTIME = NODE_MAJOR === 22 ? lambda.Runtime.NODEJS_22_X : lambda.Runtime.NODEJS_LATEST;
 
+/**
+ * Table access as IAM statements: GetItem/Query (read) plus PutItem/DeleteItem (readwrite; every write of
+ * the repository is one of those), on the table and on each index by name, and the table key through
+ * DynamoDB only. `leadingKeys` narrows item access to partitions (e.g. one config document).
+ */
+export const tableStatements = (
+  table: TableRef,
+  access: TableAccess,
+  region: string,
+  opts: { leadingKeys?: string[] } = {},
+): iam.PolicyStatement[] => {
+  const read = ['dynamodb:GetItem', 'dynamodb:Query'];
+  const write = ['dynamodb:PutItem', 'dynamodb:DeleteItem'];
+  const itemConditions = opts.leadingKeys
+    ? { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': opts.leadingKeys } }
+    : undefined;
+  const statements = [
+    new iam.PolicyStatement({
+      actions: access === 'readwrite' ? [...read, ...write] : read,
+      resources: [table.tableArn],
+      ...(itemConditions ? { conditions: itemConditions } : {}),
+    }),
+    new iam.PolicyStatement({
+      actions:
+        access === 'readwrite'
+          ? ['kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt', 'kms:GenerateDataKey']
+          : ['kms:Decrypt', 'kms:DescribeKey'],
+      resources: [table.key.keyArn],
+      conditions: { StringEquals: { 'kms:ViaService': `dynamodb.${region}.amazonaws.com` } },
+    }),
+  ];
+  if (!opts.leadingKeys) {
+    const indexArns = table.definition.globalSecondaryIndexes.map(
+      (g) => `${table.tableArn}/index/${g.indexName}`,
+    );
+    statements.push(new iam.PolicyStatement({ actions: ['dynamodb:Query'], resources: indexArns }));
+  }
+  return statements;
+};
+
 export class AcdcFunction extends nodejs.NodejsFunction {
   readonly logGroupRef: logs.LogGroup;
   readonly service: string;
@@ -196,30 +236,8 @@ export class AcdcFunction extends nodejs.NodejsFunction {
    * one of those), on the table and on each index by name, and the table key through DynamoDB only.
    */
   bindTable(table: TableRef, access: TableAccess): this {
-    const indexArns = table.definition.globalSecondaryIndexes.map(
-      (g) => `${table.tableArn}/index/${g.indexName}`,
-    );
-    const read = ['dynamodb:GetItem', 'dynamodb:Query'];
-    const write = ['dynamodb:PutItem', 'dynamodb:DeleteItem'];
-    this.addToRolePolicy(
-      new iam.PolicyStatement({
-        actions: access === 'readwrite' ? [...read, ...write] : read,
-        resources: [table.tableArn],
-      }),
-    );
-    this.addToRolePolicy(new iam.PolicyStatement({ actions: ['dynamodb:Query'], resources: indexArns }));
-    this.addToRolePolicy(
-      new iam.PolicyStatement({
-        actions:
-          access === 'readwrite'
-            ? ['kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt', 'kms:GenerateDataKey']
-            : ['kms:Decrypt', 'kms:DescribeKey'],
-        resources: [table.key.keyArn],
-        conditions: {
-          StringEquals: { 'kms:ViaService': `dynamodb.${Stack.of(this).region}.amazonaws.com` },
-        },
-      }),
-    );
+    for (const statement of tableStatements(table, access, Stack.of(this).region))
+      this.addToRolePolicy(statement);
     return this.setEnv('TABLE_NAME', table.tableName);
   }
 

@@ -1,12 +1,14 @@
-import { RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
+import { CA_MATERIAL_DOC } from '../../functions/aws/material-doc.js';
+import { docPk } from '../../shared/adapters/dynamodb/keys.js';
 import { tableDefinition } from '../../shared/adapters/dynamodb/table.js';
 import { type DeployConfig, mailConfigurationSetName, mailRegionOf } from '../config.js';
-import type { TableRef } from '../constructs/function.js';
+import { type TableRef, tableStatements } from '../constructs/function.js';
 import { type CustodyPrincipals, custodyStatements } from '../constructs/key-custody.js';
 import { acknowledgeNag } from '../constructs/nag.js';
 
@@ -18,7 +20,7 @@ import { acknowledgeNag } from '../constructs/nag.js';
  */
 export interface DataStackProps extends StackProps {
   config: DeployConfig;
-  custody: CustodyPrincipals;
+  custody: CustodyPrincipals & { ceremony: iam.IRole };
 }
 
 export interface MailRef {
@@ -92,6 +94,17 @@ export class DataStack extends Stack {
     });
     this.tableResource = table;
     this.table = { tableName: table.tableName, tableArn: table.tableArn, definition: def, key };
+
+    // The key ceremony publishes the CA material (infra/publish-ca.ts): one config document, nothing else.
+    const ceremony = iam.Role.fromRoleArn(this, 'KeyCeremonyRole', props.custody.ceremony.roleArn, {
+      mutable: true,
+    });
+    for (const statement of tableStatements(this.table, 'readwrite', region, {
+      leadingKeys: [docPk(CA_MATERIAL_DOC)],
+    })) {
+      ceremony.addToPrincipalPolicy(statement);
+    }
+    new CfnOutput(this, 'TableName', { value: table.tableName });
 
     // Mail goes through SES in the mail region (infra/stacks/mail.ts makes the configuration set there).
     const mailRegion = mailRegionOf(config);

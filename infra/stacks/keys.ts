@@ -1,4 +1,4 @@
-import { RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import type { Construct } from 'constructs';
@@ -198,6 +198,18 @@ export class KeysStack extends Stack {
         'kms:VerifyMac',
         'kms:DescribeKey',
       ]);
+    // What the key ceremony and the operators need (docs/deploy.md).
+    for (const [oid, value, description] of [
+      ['RootCaKeyArn', this.rootCaKey.keyArn, 'ceremony --root-kms-key-id'],
+      ['IssuingCaKeyArn', this.caKey.keyArn, 'ceremony --issuing-kms-key-id'],
+      ['OcspResponderKeyArn', this.ocspKey.keyArn, 'ceremony --ocsp-kms-key-id'],
+      ['KeyAdministratorRoleArn', administrator.roleArn, 'day-to-day key administration'],
+      ['KeyCustodianRoleArn', custodian.roleArn, 'second person: key policy, disable, deletion'],
+      ['KeyCeremonyRoleArn', ceremony.roleArn, 'the key ceremony and infra/publish-ca.ts'],
+    ] as const) {
+      new CfnOutput(this, oid, { value, description });
+    }
+
     this.secretKeys = {
       pepper: hmac('SubscriberPepperKey', 'subscriber-pepper', 'Peppers subscriber-code hashes'),
       lookup: hmac('LookupKey', 'lookup', 'Keyed hashes of ARC numbers and e-mails used as index keys'),

@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
@@ -13,7 +13,16 @@ import type { DeployConfig } from '../config.js';
  */
 export interface PkiRepositoryStackProps extends StackProps {
   config: DeployConfig;
+  /** The key ceremony role, which publishes the CA certificates and the root CRL (infra/publish-ca.ts). */
+  ceremonyRole: iam.IRole;
 }
+
+/** What the key ceremony publishes here; the CRL job publishes `pki/crl/issuing-ca.crl`. */
+export const CEREMONY_OBJECTS = [
+  'pki/certs/root-ca.cer',
+  'pki/certs/issuing-ca.cer',
+  'pki/crl/root-ca.crl',
+] as const;
 
 /** Object key prefixes, the same paths as the API routes `/pki/crl/{ca}.crl` and `/pki/certs/{ca}.cer`. */
 export const PKI_PREFIXES = { crl: 'pki/crl/', certs: 'pki/certs/' } as const;
@@ -53,6 +62,17 @@ export class PkiRepositoryStack extends Stack {
       ],
       removalPolicy: RemovalPolicy.RETAIN,
     });
+
+    const ceremony = iam.Role.fromRoleArn(this, 'KeyCeremonyRole', props.ceremonyRole.roleArn, {
+      mutable: true,
+    });
+    ceremony.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['s3:PutObject'],
+        resources: CEREMONY_OBJECTS.map((k) => this.bucket.arnForObjects(k)),
+      }),
+    );
+    new CfnOutput(this, 'PkiBucketName', { value: this.bucket.bucketName });
 
     // Read by the PKI distribution (infra/stacks/edge.ts) through origin access control. The distribution
     // lives in the edge stack (it also routes /pki/ocsp to the API), so the policy names CloudFront in this
