@@ -9,7 +9,8 @@ import type { KMSClient } from '@aws-sdk/client-kms';
  * - `TaskSucceeded` / `TaskFailed`: one per workflow task run;
  * - `KmsRequests`, `KmsLatency` (ms, per call including SDK retries), `KmsThrottled` (per throttled
  *   attempt, so a throttle that a retry absorbed still shows);
- * - `CrlPublished`: one per CRL written to the PKI repository.
+ * - `CrlPublished`: one per CRL written to the PKI repository;
+ * - `CaMaterialDaysLeft`: what the yearly key ceremony renews (OCSP responder certificate, root CRL).
  */
 export const METRIC = {
   taskSucceeded: 'TaskSucceeded',
@@ -18,6 +19,8 @@ export const METRIC = {
   kmsLatency: 'KmsLatency',
   kmsThrottled: 'KmsThrottled',
   crlPublished: 'CrlPublished',
+  /** Days until the first of: the OCSP responder certificate expires, the root CRL's nextUpdate. */
+  caMaterialDaysLeft: 'CaMaterialDaysLeft',
 } as const;
 
 let instance: Metrics | undefined;
@@ -29,6 +32,10 @@ export const metrics = (): Metrics => {
 };
 
 export const count = (name: string, value = 1): void => {
+  metrics().addMetric(name, MetricUnit.Count, value);
+};
+
+export const gauge = (name: string, value: number): void => {
   metrics().addMetric(name, MetricUnit.Count, value);
 };
 

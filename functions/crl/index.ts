@@ -1,9 +1,9 @@
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { Actor } from '../../shared/domain/model.js';
 import { DependencyError } from '../../shared/errors.js';
-import { answer, certificateAuthority } from '../aws/ca.js';
-import { config, logger, required } from '../aws/deps.js';
-import { count, flushMetrics, METRIC } from '../aws/metrics.js';
+import { answer, certificateAuthority, material } from '../aws/ca.js';
+import { clock, config, logger, required } from '../aws/deps.js';
+import { count, flushMetrics, gauge, METRIC } from '../aws/metrics.js';
 
 /**
  * The CRL job: the only function besides the issuance signer whose role may sign with the issuing CA
@@ -39,6 +39,9 @@ const publish = async (actor?: Actor) => {
     throw new DependencyError(`publishing CRL ${crl.number} to the PKI repository failed`, { cause: e });
   }
   count(METRIC.crlPublished);
+  const m = await material();
+  const firstExpiry = Math.min(m.ocspResponder.notAfter.getTime(), Date.parse(m.file.rootCrl.nextUpdate));
+  gauge(METRIC.caMaterialDaysLeft, Math.floor((firstExpiry - clock.now().getTime()) / 86_400_000));
   log.info('crl published', { caId: crl.caId, number: crl.number.toString(), entries: crl.entries });
   return {
     caId: crl.caId,

@@ -296,6 +296,21 @@ export class OpsStack extends Stack {
       );
     }
 
+    if (workflow.crlJob) {
+      alarm(
+        'CaMaterialExpiring',
+        emf('CaMaterialDaysLeft', workflow.crlJob.service, 'Minimum').with({ period: Duration.hours(6) }),
+        {
+          alarmDescription:
+            'The OCSP responder certificate or the root CRL expires within 30 days: run the key ceremony again (it renews both) and infra/publish-ca.ts (docs/deploy.md)',
+          threshold: 30,
+          evaluationPeriods: 1,
+          comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+          treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+        },
+      );
+    }
+
     // Key custody: every custody act on a product key, and any use of the root CA key.
     const productKeys = [
       keys.rootCaKey,
