@@ -489,6 +489,47 @@ describe('PKI with SoftHSM and OpenSSL', () => {
       expect(Buffer.from(await signer.publicKey(key))).toEqual(Buffer.from(material.issuing.spki));
     });
 
+    it('EC keys on a token: raw CKM_ECDSA over a host digest, returned as DER that verifies (P-256, P-384)', async () => {
+      const { createPkcs11Signer } = await import('../../shared/adapters/pkcs11/signer.js');
+      const { generateCaKeyPair } = await import('../../shared/adapters/pkcs11/ca-keys.js');
+      const { initToken } = await import('../../shared/adapters/pkcs11/module.js');
+      const p = openModule(MODULE);
+      const slot = initToken(p, 'acdc-ec-test', 'so-pin-ec', 'user-pin-ec');
+      const s = openSession(p, slot, true);
+      p.C_Login(s, pkcs11js.CKU_USER, 'user-pin-ec');
+      generateCaKeyPair(p, s, { algorithm: 'EC-P256', id: Buffer.from('e256', 'hex'), label: 'p256' });
+      generateCaKeyPair(p, s, { algorithm: 'EC-P384', id: Buffer.from('e384', 'hex'), label: 'p384' });
+      const ec = createPkcs11Signer({ modulePath: MODULE, pin: () => 'user-pin-ec', sessionsPerToken: 2 });
+      try {
+        for (const [keyId, algorithm] of [
+          ['e256', 'EC-P256'],
+          ['e384', 'EC-P384'],
+        ] as const) {
+          const ref = { provider: 'pkcs11' as const, token: 'acdc-ec-test', keyId, algorithm };
+          const spki = await ec.publicKey(ref);
+          const sigs = await Promise.all(
+            Array.from({ length: 8 }, (_, i) => ec.sign(ref, Buffer.from(`tbs ${i}`))),
+          );
+          sigs.forEach((sig, i) => {
+            expect(sig[0]).toBe(0x30); // DER Ecdsa-Sig-Value, as X.509 carries it
+            expect(verifySignature(spki, algorithm, Buffer.from(`tbs ${i}`), sig)).toBe(true);
+          });
+        }
+        // The reference's algorithm must be the key's.
+        await expect(
+          ec.sign(
+            { provider: 'pkcs11', token: 'acdc-ec-test', keyId: 'e256', algorithm: 'EC-P384' },
+            Buffer.from('x'),
+          ),
+        ).rejects.toMatchObject({
+          code: 'internal',
+        });
+      } finally {
+        ec.close();
+        p.C_CloseSession(s);
+      }
+    });
+
     it('a wrong PIN, a missing key or a foreign key reference is a clear error, not a crash', async () => {
       const { createPkcs11Signer } = await import('../../shared/adapters/pkcs11/signer.js');
       const wrong = createPkcs11Signer({ modulePath: MODULE, pin: () => 'wrong-pin' });

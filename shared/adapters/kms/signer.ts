@@ -57,7 +57,8 @@ export const createKmsSigner = (client: KMSClient): Signer => {
 
   const publicKey = (ref: SignerKeyRef): Promise<Uint8Array> => {
     const keyId = kmsKey(ref);
-    let p = publicKeys.get(keyId);
+    const cacheKey = `${ref.algorithm}|${keyId}`;
+    let p = publicKeys.get(cacheKey);
     if (!p) {
       p = (async () => {
         let out: GetPublicKeyCommandOutput;
@@ -78,8 +79,8 @@ export const createKmsSigner = (client: KMSClient): Signer => {
         }
         return spki;
       })();
-      publicKeys.set(keyId, p);
-      p.catch(() => publicKeys.delete(keyId));
+      publicKeys.set(cacheKey, p);
+      p.catch(() => publicKeys.delete(cacheKey));
     }
     return p;
   };

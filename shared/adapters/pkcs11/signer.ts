@@ -47,6 +47,7 @@ export interface Pkcs11Signer extends Signer {
 }
 
 interface KeyEntry {
+  algorithm: CaKeyAlgorithm;
   privateKey: Handle;
   spki: Uint8Array;
   signatureLength: number;
@@ -135,7 +136,14 @@ class TokenPool {
 
   resolveKey(session: Handle, keyRef: SignerKeyRef & { provider: 'pkcs11' }): KeyEntry {
     const cached = this.keys.get(keyRef.keyId);
-    if (cached) return cached;
+    if (cached) {
+      if (cached.algorithm !== keyRef.algorithm) {
+        throw new InternalError(
+          `key ${keyRef.keyId} on ${this.label} is ${cached.algorithm}, the reference says ${keyRef.algorithm}`,
+        );
+      }
+      return cached;
+    }
     const pair = findKeyPair(this.p, session, Buffer.from(keyRef.keyId, 'hex'));
     if (!pair) throw new InternalError(`no key pair ${keyRef.keyId} on HSM token ${this.label}`);
     const spki = publicKeySpki(this.p, session, pair.publicKey);
@@ -145,7 +153,12 @@ class TokenPool {
         `key ${keyRef.keyId} on ${this.label} is ${info.algorithm}, the reference says ${keyRef.algorithm}`,
       );
     }
-    const entry = { privateKey: pair.privateKey, spki, signatureLength: signatureLength(keyRef.algorithm) };
+    const entry = {
+      algorithm: keyRef.algorithm,
+      privateKey: pair.privateKey,
+      spki,
+      signatureLength: signatureLength(keyRef.algorithm),
+    };
     this.keys.set(keyRef.keyId, entry);
     return entry;
   }
