@@ -71,7 +71,6 @@ export const API_FUNCTIONS: Record<ApiFunction, FunctionNeeds> = {
     macs: ['lookup', 'subscriber-pepper', 'card-master'],
     seal: 'open',
     mail: true,
-    workflow: { start: true },
     paymentGateway: true,
     crl: true,
     caSigner: true,
@@ -123,8 +122,8 @@ export const JOB_FUNCTIONS = {
   },
   crl: {
     description:
-      'On a schedule: signs a fresh CRL per CA with the issuing CA key and publishes it to the PKI repository',
-    table: 'read',
+      'On a schedule and on request: signs a fresh CRL with the issuing CA key, stores it (and audits it) and publishes it to the PKI repository',
+    table: 'readwrite',
     caSign: 'crls',
     pkiBucket: ['pki/crl/issuing-ca.crl'],
     timeoutSeconds: 300,

@@ -395,3 +395,16 @@ describe('data and PKI repository', () => {
     expect((pkiDist.DefaultCacheBehavior as Json).ViewerProtocolPolicy).toBe('allow-all');
   });
 });
+
+test('docs/deploy.md lists every function of the deployment in its least-privilege table', () => {
+  const doc = readFileSync(new URL('../../docs/deploy.md', import.meta.url), 'utf8');
+  const section = doc.slice(doc.indexOf('### Least privilege'), doc.indexOf('### The CloudHSM option'));
+  const functions = [
+    ...acdc.api.functions.values(),
+    ...acdc.workflow.tasks.values(),
+    ...[acdc.workflow.sweeper, acdc.workflow.crlJob].filter((f) => f !== undefined),
+  ];
+  expect(functions.length).toBeGreaterThan(20);
+  for (const f of functions)
+    expect([f.service, section.includes(`\`${f.service}\``)]).toEqual([f.service, true]);
+});
