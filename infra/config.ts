@@ -46,6 +46,20 @@ export const DeployConfigSchema = z
     publicBaseUrl: z.url().optional(),
     /** The holder portal that mails link to (required for a real deployment). */
     portalUrl: z.url().optional(),
+    /**
+     * Browser origins allowed to call the API (CORS): the holder portal and the station web app when they
+     * are served from other names than the API. Default: the portal's origin.
+     */
+    corsOrigins: jsonOr(z.array(z.url()))
+      .or(
+        z.string().transform((s) =>
+          s
+            .split(',')
+            .map((o) => o.trim())
+            .filter(Boolean),
+        ),
+      )
+      .optional(),
     /** Customer service / ops mailbox for workflow alerts (default: alarmEmail, else mailFrom). */
     opsEmail: z.email().optional(),
     /**

@@ -96,10 +96,28 @@ export class ApiStack extends Stack {
       ]),
     ) as Record<JwtRole, HttpJwtAuthorizer>;
 
+    // Browsers on the portal (and station app) origin may call the API; API Gateway answers the preflight.
+    const corsOrigins = config.corsOrigins ?? (config.portalUrl ? [new URL(config.portalUrl).origin] : []);
     this.api = new apigwv2.HttpApi(this, 'Api', {
       apiName: `${config.prefix}-api`,
       description: 'Alien Citizen Digital Certificate API (routes from functions/routes.ts)',
       createDefaultStage: false,
+      ...(corsOrigins.length > 0
+        ? {
+            corsPreflight: {
+              allowOrigins: corsOrigins.map((o) => new URL(o).origin),
+              allowMethods: [
+                apigwv2.CorsHttpMethod.GET,
+                apigwv2.CorsHttpMethod.POST,
+                apigwv2.CorsHttpMethod.PUT,
+                apigwv2.CorsHttpMethod.DELETE,
+              ],
+              allowHeaders: ['authorization', 'content-type'],
+              exposeHeaders: ['x-request-id', 'retry-after'],
+              maxAge: Duration.hours(1),
+            },
+          }
+        : {}),
     });
 
     const integrations = new Map<ApiFunction, HttpLambdaIntegration>();

@@ -271,6 +271,22 @@ describe('API', () => {
     }
   });
 
+  test('CORS: the portal origin (or acdc:corsOrigins) may call the API from a browser', () => {
+    const withPortal = buildTestApp({ 'acdc:portalUrl': 'https://portal.acdc.example.gov.tw/portal' });
+    const api = (a: AcdcApp) =>
+      propsOf(Object.values(resourcesOf(templates(a).get(a.api.stackName)!, 'AWS::ApiGatewayV2::Api'))[0]!);
+    expect(api(withPortal).CorsConfiguration).toMatchObject({
+      AllowOrigins: ['https://portal.acdc.example.gov.tw'],
+      AllowHeaders: ['authorization', 'content-type'],
+    });
+    const listed = buildTestApp({ 'acdc:corsOrigins': 'https://a.example.org, https://b.example.org/app' });
+    expect((api(listed).CorsConfiguration as Json).AllowOrigins).toEqual([
+      'https://a.example.org',
+      'https://b.example.org',
+    ]);
+    expect(api(acdc).CorsConfiguration).toBeUndefined();
+  });
+
   test('stage throttling, tighter route throttling on unauthenticated routes, JSON access logs', () => {
     const stage = propsOf(Object.values(resourcesOf(t(acdc.api), 'AWS::ApiGatewayV2::Stage'))[0]!);
     expect(stage.DefaultRouteSettings).toMatchObject({
