@@ -106,6 +106,17 @@ export interface IssueCardCertificatesInput {
   email?: string;
   keys: Card['keys'];
   actor: Actor;
+  /**
+   * Which issuance of this card this is, as an idempotency key: absent for the card's first issuance;
+   * for a re-issue (e.g. the holder changed the e-mail in the certificate) a stable id of that request,
+   * so that retries of the same re-issue return the same certificates.
+   */
+  issuance?: string;
+  /**
+   * Certificates of this card that the new ones replace: revoked (reason superseded) once the new
+   * certificates are stored, so the holder is never without a valid pair. Idempotent.
+   */
+  supersedes?: readonly string[];
 }
 
 export interface IssuedCertificates {
@@ -157,8 +168,8 @@ interface ClaimDoc {
   serials: Partial<Record<CertificateProfileName, string>>;
 }
 
-const claimName = (applicationId: string, cardNumber: string) =>
-  `certificate-claim/${applicationId}/${cardNumber}`;
+const claimName = (input: { applicationId: string; cardNumber: string; issuance?: string }) =>
+  `certificate-claim/${input.applicationId}/${input.cardNumber}${input.issuance ? `/${input.issuance}` : ''}`;
 
 /** YYYY-MM in Asia/Taipei (UTC+8 all year; no DST since 1979). */
 const taipeiMonth = (d: Date): string => new Date(d.getTime() + 8 * 3600_000).toISOString().slice(0, 7);
@@ -217,6 +228,16 @@ export const createCertificateAuthority = (deps: CertificateAuthorityDeps): Cert
     }
     if (typeof input.cardNumber !== 'string' || !CARD_NUMBER.test(input.cardNumber)) {
       throw new ValidationError('cardNumber', 'card.number', 'must be two capital letters and 14 digits');
+    }
+    if (
+      input.issuance !== undefined &&
+      (typeof input.issuance !== 'string' || !/^[A-Za-z0-9_.:-]{1,64}$/.test(input.issuance))
+    ) {
+      throw new ValidationError(
+        'issuance',
+        'certificate.issuance',
+        'must be 1–64 letters, digits, _ . : or -',
+      );
     }
     validateHolderName(input.holderName);
     validateSubjectSerial(input.subjectSerial);
@@ -501,7 +522,7 @@ export const createCertificateAuthority = (deps: CertificateAuthorityDeps): Cert
     jobs: Job[],
     emailKey: string | undefined,
   ) => {
-    const name = claimName(input.applicationId, input.cardNumber);
+    const name = claimName(input);
     for (let attempt = 1; attempt <= 10; attempt++) {
       const t0 = performance.now();
       const claim = await docs.get<ClaimDoc>(name);
@@ -572,12 +593,67 @@ export const createCertificateAuthority = (deps: CertificateAuthorityDeps): Cert
     return saved;
   };
 
+  /** The certificates a re-issue replaces: this CA's, this card's. Checked before anything is written. */
+  const loadSuperseded = async (input: IssueCardCertificatesInput): Promise<CertificateRecord[]> => {
+    if (!input.supersedes?.length) return [];
+    if (!input.issuance) {
+      throw new ValidationError(
+        'issuance',
+        'certificate.reissue',
+        'a re-issue that supersedes certificates needs an issuance id',
+      );
+    }
+    return Promise.all(
+      input.supersedes.map(async (serial, i) => {
+        const r = await certificates.get(String(serial).toLowerCase());
+        if (!r || r.issuer !== ca.id || r.cardNumber !== input.cardNumber) {
+          throw new ValidationError(
+            `supersedes.${i}`,
+            'certificate.reissue',
+            `certificate ${serial} is not one of card ${input.cardNumber}`,
+          );
+        }
+        return r;
+      }),
+    );
+  };
+
+  /** After a re-issue: the replaced certificates are revoked (superseded), the CRL regenerated. */
+  const supersede = async (replaced: CertificateRecord[], issued: IssuedCertificates, actor: Actor) => {
+    const fresh = new Set([issued.signature.serialNumber, issued.encryption.serialNumber]);
+    let changed = false;
+    for (const old of replaced) {
+      if (fresh.has(old.serialNumber)) continue;
+      for (let attempt = 1; attempt <= 5; attempt++) {
+        const current = (await certificates.get(old.serialNumber))!;
+        if (current.status === 'revoked' || current.status === 'abandoned') break;
+        try {
+          await revokeRecord(
+            {
+              ...current,
+              supersededBy:
+                issued[current.profile === 'holder-signature' ? 'signature' : 'encryption'].serialNumber,
+            },
+            'superseded',
+            actor,
+          );
+          changed = true;
+          break;
+        } catch (e) {
+          if (!(e instanceof VersionConflictError) || attempt === 5) throw e;
+        }
+      }
+    }
+    if (changed) await crl.regenerate(actor);
+  };
+
   const issueCardCertificates = async (input: IssueCardCertificatesInput): Promise<IssuedCertificates> => {
     const t0 = performance.now();
     const jobs = validateInput(input);
     timings?.record('build', elapsed(t0));
     await checkCaKey();
     const emailKey = input.email !== undefined ? await deps.emailKey!(input.email.toLowerCase()) : undefined;
+    const replaced = await loadSuperseded(input);
     for (let round = 1; round <= 5; round++) {
       const records = await claimSerials(input, jobs, emailKey);
       const steps = jobs.map((job): Step => {
@@ -592,14 +668,16 @@ export const createCertificateAuthority = (deps: CertificateAuthorityDeps): Cert
         const byProfile = new Map<CertificateProfileName, CertificateRecord>();
         for (const st of steps) if (st.kind === 'done') byProfile.set(st.record.profile, st.record);
         for (const r of signed) byProfile.set(r.profile, r);
-        return {
+        const issued = {
           signature: byProfile.get('holder-signature')!,
           encryption: byProfile.get('holder-encryption')!,
         };
+        if (replaced.length) await supersede(replaced, issued, input.actor);
+        return issued;
       }
       // The request changed since a reservation whose TBS may have been signed: revoke it, then re-issue.
       for (const r of superseded) await revokeRecord(r, 'superseded', input.actor);
-      const name = claimName(input.applicationId, input.cardNumber);
+      const name = claimName(input);
       const claim = await docs.get<ClaimDoc>(name);
       if (claim) {
         const serials = { ...claim.serials };

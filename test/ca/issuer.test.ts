@@ -398,6 +398,41 @@ describe('issuing CA: issuance order, idempotency, serials, lifecycle (software 
     expect((await audit.verify()).ok).toBe(true);
   });
 
+  it('re-issue on the same card (new e-mail): new certificates first, then the old ones revoked as superseded; retries return the same', async () => {
+    const { ca, repo } = setup();
+    const first = await ca.issueCardCertificates(input(15));
+    const reissue = {
+      ...input(15, { email: 'new.address@example.tw' }),
+      issuance: 'email-change-1',
+      supersedes: [first.signature.serialNumber, first.encryption.serialNumber],
+    };
+    const before = signer.signatures;
+    const second = await ca.issueCardCertificates(reissue);
+    expect(signer.signatures - before).toBe(3); // two certificates and the CRL that revokes the old pair
+    expect(second.signature.serialNumber).not.toBe(first.signature.serialNumber);
+    expect(new X509Certificate(Buffer.from(second.signature.der!, 'base64')).subjectAltName).toBe(
+      'email:new.address@example.tw',
+    );
+    for (const old of [first.signature, first.encryption]) {
+      const r = (await repo.certificates.get(old.serialNumber))!;
+      expect(r).toMatchObject({ status: 'revoked', revocationReason: 'superseded' });
+      expect([second.signature.serialNumber, second.encryption.serialNumber]).toContain(r.supersededBy);
+    }
+    expect((await ca.crl.latest())!.entries).toBe(2);
+    const again = await ca.issueCardCertificates(reissue);
+    expect(again.signature.serialNumber).toBe(second.signature.serialNumber);
+    expect(signer.signatures - before).toBe(3);
+    // The first issuance's own retry still answers with the (now revoked) originals: no third pair.
+    await expect(ca.issueCardCertificates(input(15))).rejects.toBeInstanceOf(ConflictError);
+    await expect(
+      ca.issueCardCertificates({
+        ...reissue,
+        issuance: 'email-change-2',
+        supersedes: ['40000000000000000000000000000001'],
+      }),
+    ).rejects.toMatchObject({ field: 'supersedes.0' });
+  });
+
   it('CRL numbers only go up, even with concurrent publishers', async () => {
     const { ca } = setup();
     const crls = await Promise.all(Array.from({ length: 8 }, () => ca.regenerateCrl()));
