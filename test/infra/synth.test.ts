@@ -95,6 +95,14 @@ test('cdk-nag (AwsSolutions) has no open finding, and every acknowledgement says
   }
 });
 
+test("CDK's CloudFormation validation finds nothing CloudFormation or a service would reject", () => {
+  const cfn = report().find((p) => p.pluginName === 'CloudFormation Validate');
+  expect(cfn).toBeDefined();
+  expect(cfn!.violations.map((v) => `${v.ruleName} ${v.violatingConstructs?.[0]?.constructPath}`)).toEqual(
+    [],
+  );
+});
+
 test('no acknowledgement is a silent no-op (an AwsSolutions id recorded as an annotation)', () => {
   const metadata = readdirSync(outdir)
     .filter((f) => f.endsWith('.metadata.json'))
