@@ -40,7 +40,7 @@ export type EnvName =
 export interface AcdcFunctionProps {
   /** Absolute path of the entry file (exports `handler`). */
   entry: string;
-  /** Function name suffix and Powertools service name, e.g. `station`, `task-sign-certificates`. */
+  /** Powertools service name (logs, the `service` metric dimension), e.g. `station`, `task-sign-certificates`. */
   service: string;
   description: string;
   /** @default 10 seconds (API functions answer within API Gateway's 30 s limit with room to spare) */
@@ -86,8 +86,10 @@ const MAC_ENV: Record<MacPurpose, { env: EnvName; key: keyof SecretKeyRefs }> = 
   session: { env: 'KMS_SESSION_KEY_ID', key: 'session' },
 };
 
-/** Node 22 (infra/bundling.ts NODE_MAJOR): what the local toolchain runs and tests. */
-const RUNTIME = NODE_MAJOR === 22 ? lambda.Runtime.NODEJS_22_X : lambda.Runtime.NODEJS_LATEST;
+/** The Lambda runtime of NODE_MAJOR (infra/bundling.ts), which the esbuild target follows. */
+const RUNTIME = new lambda.Runtime(`nodejs${NODE_MAJOR}.x`, lambda.RuntimeFamily.NODEJS, {
+  supportsInlineCode: true,
+});
 
 /**
  * Table access as IAM statements: GetItem/Query (read) plus PutItem/DeleteItem (readwrite; every write of
@@ -132,7 +134,6 @@ export const tableStatements = (
 export class AcdcFunction extends nodejs.NodejsFunction {
   readonly logGroupRef: logs.LogGroup;
   readonly service: string;
-  private readonly boundEnv = new Map<string, string>();
 
   constructor(scope: Construct, id: string, props: AcdcFunctionProps) {
     const cjkFont = props.pdfAssets ? findCjkFontSource(existsSync) : undefined;
@@ -222,13 +223,7 @@ export class AcdcFunction extends nodejs.NodejsFunction {
   /** Sets one environment variable, by the name shared/config.ts knows. */
   setEnv(name: EnvName, value: string): this {
     this.addEnvironment(name, value);
-    this.boundEnv.set(name, value);
     return this;
-  }
-
-  /** What the bind helpers passed on (tests and the README's permission table read it). */
-  get bindings(): ReadonlyMap<string, string> {
-    return this.boundEnv;
   }
 
   /**
