@@ -1,5 +1,5 @@
 import { constants, generateKeyPairSync, type KeyObject, privateEncrypt } from 'node:crypto';
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -106,6 +106,7 @@ describe('KMS signer (aws-sdk-client-mock with real signatures) and OpenSSL', ()
     dir = await mkdtemp(join(tmpdir(), 'kms-'));
   });
   beforeEach(installFakeKms);
+  afterAll(async () => rm(dir, { recursive: true, force: true }));
 
   const hierarchyAndIssue = async (
     algorithms: { root: CaKeyAlgorithm; issuing: CaKeyAlgorithm; ocsp: CaKeyAlgorithm },

@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -102,6 +102,7 @@ describe('PKI with SoftHSM and OpenSSL', () => {
     signer?.close();
     closeModules();
     await new Promise<void>((r) => server.close(() => r()));
+    await rm(dir, { recursive: true, force: true });
   });
 
   const issue = (n: number, keys = cardKeys()) =>
