@@ -51,8 +51,6 @@ export const ConfigSchema = z.object({
   SES_CONFIGURATION_SET: z.string().min(1).optional(),
   /** S3 bucket of the PKI repository (CRLs, CA certificates) served through CloudFront. */
   PKI_BUCKET: z.string().min(3).optional(),
-  /** Base URL of the PKI repository (AIA, CRL distribution points in certificates). */
-  PKI_BASE_URL: z.url().optional(),
   /** The CRL job (the only function that signs CRLs): others ask it for a fresh CRL after a status change. */
   CRL_FUNCTION_ARN: z.string().min(1).optional(),
   /** The issuance signer (the only function that signs certificates): the portal's e-mail re-issue asks it. */
