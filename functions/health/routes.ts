@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { route } from '../http/spec.js';
 
 export const HealthBody = z.object({

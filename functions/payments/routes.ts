@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { PaymentCallbackBody } from '../../shared/contracts/portal.js';
 import { route } from '../http/spec.js';
 

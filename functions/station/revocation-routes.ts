@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { CardStateResponse, SerialNumber } from '../../shared/contracts/holder.js';
 import { STATION_REVOCATION_REASONS } from '../../shared/usecases/revocation.js';
 import { route } from '../http/spec.js';

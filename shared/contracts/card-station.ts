@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { CARD_NUMBER_PATTERN, isTaiwanRegisteredMail } from '../card/numbers.js';
 import { MailingAddress } from './station.js';
 

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * The wire contract of the holder's self-service: activation, PIN unblock, subscriber code retrieval and

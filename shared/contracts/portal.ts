@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { APPLICATION_STATUSES } from '../domain/lifecycle.js';
 import { ArcNumber, SubscriberCode } from './holder.js';
 import { FeeBody, MailingAddress } from './station.js';

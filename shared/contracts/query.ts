@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * The public certificate status query: `GET /v1/certificates?…` with exactly one of

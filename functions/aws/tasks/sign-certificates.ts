@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { IssueCardCertificatesInput } from '../../../shared/ca/issuer.js';
 import { ValidationError } from '../../../shared/errors.js';
 import { answer, certificateAuthority, checkReissueRequest } from '../ca.js';
