@@ -102,24 +102,6 @@ const certificateSet = (r: CardCertificatesResponse): CertificateSet => ({
   chain: r.chain.map((c) => Buffer.from(c, 'base64')),
 });
 
-/**
- * Holder-mode certificate replacement (PIN-protected), needed after an e-mail change. The card layer
- * exposes it as `replaceCertificates(pin, set)`; a card layer without it cannot take re-issued
- * certificates and the holder is told so (the certificates stay valid at the CA either way).
- */
-type HolderWritable = SmartCard & {
-  replaceCertificates?: (pin: string, set: CertificateSet) => Promise<void>;
-};
-
-const writeAsHolder = async (card: HolderWritable, pin: string, set: CertificateSet) => {
-  if (typeof card.replaceCertificates !== 'function') {
-    throw new ClientError(
-      'this card layer cannot write certificates in holder mode (replaceCertificates); the new certificates are issued and valid, write them with a newer card client',
-    );
-  }
-  await card.replaceCertificates(pin, set);
-};
-
 export const commands = {
   /** Card number, issuer, holder, validity and PIN state, read from the card. */
   async info(ctx: ClientContext, o: { card?: string }): Promise<CardInfo> {
@@ -138,6 +120,14 @@ export const commands = {
           : `set, ${info.pin.retriesLeft} tries left`;
     ctx.io.print(`PIN           ${pin}`);
     for (const c of info.certificates) ctx.io.print(`Certificate   ${c.label.padEnd(10)} ${c.serialNumber}`);
+    for (const role of ['signature', 'encryption'] as const) {
+      const { keyId } = CARD_LAYOUT[role];
+      if (info.certificates.filter((c) => c.id === keyId).length > 1) {
+        ctx.io.print(
+          `Warning       two ${role} certificates (an interrupted update); run: update-certificates`,
+        );
+      }
+    }
     return info;
   },
 
@@ -227,43 +217,85 @@ export const commands = {
     return r;
   },
 
-  /** A new e-mail in the certificates: re-issued online, then written to the card (PIN). */
+  /**
+   * A new e-mail in the certificates: re-issued online (both certificates on the card's own keys, the
+   * old pair revoked as superseded), then written to the card with the PIN. If the card step fails
+   * (wrong PIN, card pulled), the certificates are already re-issued: `update-certificates` (or this
+   * command again, which re-issues nothing) writes them.
+   */
   async changeEmail(ctx: ClientContext, o: { card?: string; email: string } & SecretOptions) {
-    const card = (await selectCard(ctx, o.card)) as HolderWritable;
+    const card = await selectCard(ctx, o.card);
     const subscriberCode = await askCode(ctx, o.code);
     const r = await ctx.api.changeEmail(card.cardNumber, { subscriberCode, email: o.email });
     ctx.io.print(
-      r.changed ? `Certificates re-issued with ${o.email}.` : `The certificates already carry ${o.email}.`,
+      r.changed
+        ? `Certificates re-issued with ${o.email}; the old ones are revoked (superseded). 憑證已重新簽發。`
+        : `The certificates already carry ${o.email}.`,
     );
     const written = await commands.writeIfNewer(ctx, card, r, o.pin);
-    return { cardNumber: card.cardNumber, changed: r.changed, written };
+    return {
+      cardNumber: card.cardNumber,
+      changed: r.changed,
+      superseded: r.superseded,
+      signature: r.signature.serialNumber,
+      encryption: r.encryption.serialNumber,
+      written,
+    };
   },
 
   /** After an e-mail change elsewhere (the portal): fetch the card's current certificates and write them. */
   async updateCertificates(ctx: ClientContext, o: { card?: string; arc?: string } & SecretOptions) {
-    const card = (await selectCard(ctx, o.card)) as HolderWritable;
+    const card = await selectCard(ctx, o.card);
     const arc = o.arc ?? (await ctx.io.ask('ARC number (居留證號): '));
     const session = await ctx.api.login(arc, await askCode(ctx, o.code));
     const r = await ctx.api.cardCertificates(card.cardNumber, session.token);
     const written = await commands.writeIfNewer(ctx, card, r, o.pin);
-    return { cardNumber: card.cardNumber, written };
+    return {
+      cardNumber: card.cardNumber,
+      signature: r.signature.serialNumber,
+      encryption: r.encryption.serialNumber,
+      written,
+    };
   },
 
-  /** Writes `r` to the card unless the card already holds exactly these certificates. */
-  async writeIfNewer(ctx: ClientContext, card: HolderWritable, r: CardCertificatesResponse, pin?: string) {
+  /**
+   * Writes the portal's current certificates to the card (PIN) unless the card holds exactly these
+   * and nothing else for its two keys. The portal's answer is checked first: the card number, and the
+   * serial numbers inside the certificates; the card itself refuses certificates for other keys.
+   */
+  async writeIfNewer(ctx: ClientContext, card: SmartCard, r: CardCertificatesResponse, pin?: string) {
+    if (r.cardNumber !== card.cardNumber) {
+      throw new ClientError(`the portal answered for card ${r.cardNumber}, not ${card.cardNumber}; refused`);
+    }
     const set = certificateSet(r);
+    for (const role of ['signature', 'encryption'] as const) {
+      const serial = new X509Certificate(Buffer.from(set[role])).serialNumber
+        .toLowerCase()
+        .replace(/^0+/, '');
+      if (serial !== r[role].serialNumber) {
+        throw new ClientError(
+          `the portal's ${role} certificate does not carry serial ${r[role].serialNumber}; refused`,
+        );
+      }
+    }
     const onCard = await card.readCertificates();
-    const has = (id: string, der: Uint8Array) =>
-      onCard.some((c) => c.id === id && sha256Hex(c.der) === sha256Hex(der));
+    const holds = (id: string, der: Uint8Array) => {
+      const mine = onCard.filter((c) => c.id === id);
+      return mine.length === 1 && sha256Hex(mine[0]!.der) === sha256Hex(der);
+    };
     if (
-      has(CARD_LAYOUT.signature.keyId, set.signature) &&
-      has(CARD_LAYOUT.encryption.keyId, set.encryption)
+      holds(CARD_LAYOUT.signature.keyId, set.signature) &&
+      holds(CARD_LAYOUT.encryption.keyId, set.encryption)
     ) {
       ctx.io.print(`Card ${card.cardNumber} already holds these certificates.`);
       return false;
     }
-    await writeAsHolder(card, await askPin(ctx, pin), set);
-    ctx.io.print(`The new certificates are written to card ${card.cardNumber}. 新憑證已寫入卡片。`);
+    const done = await card.replaceCertificates(await askPin(ctx, pin), set);
+    ctx.io.print(
+      done.written.length
+        ? `The new certificates are written to card ${card.cardNumber}. 新憑證已寫入卡片。`
+        : `Card ${card.cardNumber} is repaired: it keeps the current certificates only.`,
+    );
     return true;
   },
 

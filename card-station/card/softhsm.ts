@@ -16,7 +16,7 @@ import {
   type Template,
   useSoftHsmConfig,
 } from '../../shared/adapters/pkcs11/module.js';
-import { summarizeCertificate } from '../../shared/card/certificates.js';
+import { sha256Hex, summarizeCertificate } from '../../shared/card/certificates.js';
 import { buildCsr, keyAlgorithmOfSpki, signatureSchemeOf } from '../../shared/card/csr.js';
 import { isCardNumber } from '../../shared/card/numbers.js';
 import {
@@ -44,7 +44,9 @@ import {
   type CardInfo,
   type CardPublicKey,
   type CardReader,
+  type CertificateReplacement,
   type CertificateSet,
+  type HolderCertificates,
   type KeyRole,
   PIN_MAX_LENGTH,
   PIN_MAX_TRIES,
@@ -318,6 +320,10 @@ class SoftHsmCard implements SmartCard {
   }
 
   private certificatesOn(p: PKCS11, s: Handle): CardCertificateObject[] {
+    return this.certificateObjects(p, s).map(({ handle: _h, ...o }) => o);
+  }
+
+  private certificateObjects(p: PKCS11, s: Handle): (CardCertificateObject & { handle: Handle })[] {
     return findObjects(p, s, [{ type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_CERTIFICATE }]).map((h) => {
       const [id, label, value] = p.C_GetAttributeValue(s, h, [
         { type: pkcs11js.CKA_ID },
@@ -325,11 +331,62 @@ class SoftHsmCard implements SmartCard {
         { type: pkcs11js.CKA_VALUE },
       ]);
       return {
+        handle: h,
         id: hex(id!.value as Buffer),
         label: (label!.value as Buffer).toString('utf8'),
         der: new Uint8Array(value!.value as Buffer),
       };
     });
+  }
+
+  /** A certificate object as personalization writes it (holder certificates: category 1, CA: 2). */
+  private createCertificateObject(
+    p: PKCS11,
+    s: Handle,
+    o: { der: Uint8Array; id: string; label: string; category: number },
+  ): Handle {
+    const summary = summarizeCertificate(o.der);
+    return p.C_CreateObject(s, [
+      { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_CERTIFICATE },
+      { type: pkcs11js.CKA_CERTIFICATE_TYPE, value: pkcs11js.CKC_X_509 },
+      { type: pkcs11js.CKA_TOKEN, value: true },
+      { type: pkcs11js.CKA_PRIVATE, value: false },
+      { type: pkcs11js.CKA_ID, value: idBuf(o.id) },
+      { type: pkcs11js.CKA_LABEL, value: o.label },
+      // SoftHSM requires CKA_SUBJECT on certificates; issuer and serial let tools match them.
+      { type: pkcs11js.CKA_SUBJECT, value: Buffer.from(summary.subjectDer) },
+      { type: pkcs11js.CKA_ISSUER, value: Buffer.from(summary.issuerDer) },
+      { type: pkcs11js.CKA_SERIAL_NUMBER, value: Buffer.from(summary.serialDer) },
+      { type: pkcs11js.CKA_CERTIFICATE_CATEGORY, value: o.category },
+      { type: pkcs11js.CKA_VALUE, value: Buffer.from(o.der) },
+    ]);
+  }
+
+  /**
+   * Each holder certificate parsed and checked against the card's key pair of its role (public
+   * objects: no login). Throws CardError 'certificate_mismatch' with reason `<role>_key` or
+   * `<role>_unreadable`.
+   */
+  private checkHolderCertificates(p: PKCS11, s: Handle, certs: HolderCertificates): void {
+    for (const role of ROLES) {
+      const pub = this.publicKeyOf(p, s, role);
+      if (!pub) throw new CardError('keys_missing', `card ${this.cardNumber} has no ${role} key pair`);
+      let spki: Uint8Array;
+      try {
+        spki = summarizeCertificate(certs[role]).spki;
+      } catch {
+        throw new CardError('certificate_mismatch', `the ${role} certificate is not an X.509 certificate`, {
+          reason: `${role}_unreadable`,
+        });
+      }
+      if (!Buffer.from(spki).equals(Buffer.from(pub.spki))) {
+        throw new CardError(
+          'certificate_mismatch',
+          `the ${role} certificate is not for this card's ${role} key`,
+          { reason: `${role}_key` },
+        );
+      }
+    }
   }
 
   private signWith(
@@ -449,43 +506,19 @@ class SoftHsmCard implements SmartCard {
             reason: 'certificates_present',
           });
         }
-        const objects: { der: Uint8Array; id: string; label: string; category: number }[] = [];
-        for (const role of ROLES) {
-          const der = set[role];
-          const pub = this.publicKeyOf(p, s, role);
-          if (!pub) throw new CardError('keys_missing', `card ${this.cardNumber} has no ${role} key pair`);
-          const summary = summarizeCertificate(der);
-          if (!Buffer.from(summary.spki).equals(Buffer.from(pub.spki))) {
-            throw new CardError(
-              'certificate_mismatch',
-              `the ${role} certificate is not for this card's ${role} key`,
-              {
-                reason: `${role}_key`,
-              },
-            );
-          }
-          objects.push({ der, id: CARD_LAYOUT[role].keyId, label: CARD_LAYOUT[role].certLabel, category: 1 });
-        }
+        this.checkHolderCertificates(p, s, set);
+        const objects = ROLES.map(
+          (role): { der: Uint8Array; id: string; label: string; category: number } => ({
+            der: set[role],
+            id: CARD_LAYOUT[role].keyId,
+            label: CARD_LAYOUT[role].certLabel,
+            category: 1,
+          }),
+        );
         set.chain.forEach((der, i) => {
           objects.push({ der, id: CARD_LAYOUT.caId(i), label: CARD_LAYOUT.caLabel(i), category: 2 });
         });
-        for (const o of objects) {
-          const summary = summarizeCertificate(o.der);
-          p.C_CreateObject(s, [
-            { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_CERTIFICATE },
-            { type: pkcs11js.CKA_CERTIFICATE_TYPE, value: pkcs11js.CKC_X_509 },
-            { type: pkcs11js.CKA_TOKEN, value: true },
-            { type: pkcs11js.CKA_PRIVATE, value: false },
-            { type: pkcs11js.CKA_ID, value: idBuf(o.id) },
-            { type: pkcs11js.CKA_LABEL, value: o.label },
-            // SoftHSM requires CKA_SUBJECT on certificates; issuer and serial let tools match them.
-            { type: pkcs11js.CKA_SUBJECT, value: Buffer.from(summary.subjectDer) },
-            { type: pkcs11js.CKA_ISSUER, value: Buffer.from(summary.issuerDer) },
-            { type: pkcs11js.CKA_SERIAL_NUMBER, value: Buffer.from(summary.serialDer) },
-            { type: pkcs11js.CKA_CERTIFICATE_CATEGORY, value: o.category },
-            { type: pkcs11js.CKA_VALUE, value: Buffer.from(o.der) },
-          ]);
-        }
+        for (const o of objects) this.createCertificateObject(p, s, o);
       });
     });
   }
@@ -600,7 +633,11 @@ class SoftHsmCard implements SmartCard {
             summary,
           };
         });
-        const sign = certificates.find((c) => c.id === CARD_LAYOUT.signature.keyId)?.summary;
+        // Two for one key id only after an interrupted replacement: show the newer until it is repaired.
+        const sign = certificates
+          .filter((c) => c.id === CARD_LAYOUT.signature.keyId)
+          .map((c) => c.summary)
+          .sort((a, b) => b.notBefore.localeCompare(a.notBefore))[0];
         const info: CardInfo = {
           cardNumber: this.cardNumber,
           phase: state.phase,
@@ -745,5 +782,43 @@ class SoftHsmCard implements SmartCard {
         return this.signWith(p, s, priv, pub.algorithm, data);
       }),
     );
+  }
+
+  replaceCertificates(pin: string, certificates: HolderCertificates): Promise<CertificateReplacement> {
+    return this.run(async () => {
+      this.holderState();
+      // Certificates that cannot go on this card are refused before the PIN is presented (no try spent).
+      await this.reader.session(this.cardNumber, { kind: 'none' }, (p, s) =>
+        this.checkHolderCertificates(p, s, certificates),
+      );
+      return this.withUserPin(pin, (p, s) => {
+        this.checkHolderCertificates(p, s, certificates);
+        const out: CertificateReplacement = { written: [], removed: 0 };
+        for (const role of ROLES) {
+          const layout = CARD_LAYOUT[role];
+          const wanted = sha256Hex(certificates[role]);
+          const present = this.certificateObjects(p, s).filter((o) => o.id === layout.keyId);
+          // Keep one object holding exactly the wanted certificate under the personalization's label;
+          // write it first if there is none, then remove every other object for this key id (the
+          // replaced certificate, or what an interrupted replacement left behind).
+          const keep = present.find((o) => o.label === layout.certLabel && sha256Hex(o.der) === wanted);
+          if (!keep) {
+            this.createCertificateObject(p, s, {
+              der: certificates[role],
+              id: layout.keyId,
+              label: layout.certLabel,
+              category: 1,
+            });
+            out.written.push(role);
+          }
+          for (const o of present) {
+            if (o === keep) continue;
+            p.C_DestroyObject(s, o.handle);
+            out.removed++;
+          }
+        }
+        return out;
+      });
+    });
   }
 }

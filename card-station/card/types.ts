@@ -70,11 +70,23 @@ export interface CardInfo {
   adminKeyCheck?: string;
 }
 
-export interface CertificateSet {
+/** The holder's two certificates, DER. */
+export interface HolderCertificates {
   signature: Uint8Array;
   encryption: Uint8Array;
+}
+
+export interface CertificateSet extends HolderCertificates {
   /** CA chain, issuing CA first. */
   chain: Uint8Array[];
+}
+
+/** What a holder-mode certificate replacement did. */
+export interface CertificateReplacement {
+  /** Roles whose certificate object was written (empty: the card already held exactly these). */
+  written: KeyRole[];
+  /** Certificate objects removed: the replaced ones and any left over by an interrupted replacement. */
+  removed: number;
 }
 
 export interface SmartCard {
@@ -108,6 +120,17 @@ export interface SmartCard {
   changePin(currentPin: string, newPin: string): Promise<void>;
   /** Sign `data` with the card key (RSA PKCS#1 v1.5 SHA-256; ECDSA DER for EC keys). PIN-protected. */
   sign(role: KeyRole, pin: string, data: Uint8Array): Promise<Uint8Array>;
+  /**
+   * Replace the two holder certificates of a personalized, activated card with re-issued ones (a new
+   * e-mail in the certificates). PIN-protected: wrong PINs count towards the lock. Each certificate must
+   * certify the card's own key pair of its role (CardError 'certificate_mismatch' otherwise, checked
+   * before the PIN is presented); objects get the personalization's CKA_ID, CKA_LABEL and CKA_SUBJECT.
+   * Crash-safe: per role the new object is written first and the old one removed after, so an
+   * interruption leaves two certificates for one key id, never none; running it again with the
+   * server's current certificates keeps the matching one and removes the rest. The CA chain objects
+   * are left as they are.
+   */
+  replaceCertificates(pin: string, certificates: HolderCertificates): Promise<CertificateReplacement>;
 }
 
 export interface CardReader {

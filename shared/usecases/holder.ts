@@ -1,4 +1,4 @@
-import { randomBytes, verify as verifySignature, X509Certificate } from 'node:crypto';
+import { createHash, randomBytes, verify as verifySignature, X509Certificate } from 'node:crypto';
 import type { IssueCardCertificatesInput, IssuedCertificates } from '../ca/issuer.js';
 import { createUnblockAuthorization, deriveCardAdminKey } from '../card/unblock.js';
 import {
@@ -161,6 +161,24 @@ const cardStateError = (card: Card, wanted: string): ConflictError => {
       });
   }
 };
+
+/**
+ * A certificate of the card record an e-mail change may start from: good, or superseded by a re-issue
+ * of this card that stopped before the card record was saved (revoked, reason superseded, with a
+ * successor). A certificate revoked for any other reason (a station revocation that stopped before the
+ * card record) is not: that card is not re-issued.
+ */
+const reissueBase = (c: CertificateRecord, card: Card): boolean =>
+  c.cardNumber === card.cardNumber &&
+  (c.status === 'good' ||
+    (c.status === 'revoked' && c.revocationReason === 'superseded' && c.supersededBy !== undefined));
+
+/**
+ * The CA's idempotency key of an e-mail re-issue: the pair it replaces and the new e-mail (its keyed
+ * hash), so every retry of one change gets the same certificates and a later change gets new ones.
+ */
+const emailIssuanceId = (replaced: { signature: string; encryption: string }, emailKey: string): string =>
+  `email:${createHash('sha256').update(`${replaced.signature}|${replaced.encryption}|${emailKey}`).digest('hex').slice(0, 40)}`;
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
@@ -494,10 +512,16 @@ export const createHolderUseCases = (deps: HolderDeps) => {
     },
 
     /**
-     * A new e-mail in both certificates: re-issued on the same card keys, the old pair revoked
-     * (superseded, with `supersededBy`). Order: new certificates, then the card and application point at
-     * them, then the old ones are revoked; a retry after a crash adopts what the first try issued and
-     * finishes the rest. The card must be active (the holder's PIN writes the new certificates).
+     * A new e-mail in both certificates: re-issued on the same card keys by the CA as a re-issue of the
+     * pair in force (`issuance` id + `supersedes`: the CA stores the new pair, then revokes the old one as
+     * superseded, with `supersededBy`), then the card and the application point at the new pair.
+     *
+     * The issuance id is derived from the pair on the card record and the new e-mail, so a retry after a
+     * crash anywhere (in the CA, before the card or the application was saved) repeats the same re-issue
+     * and the CA hands back the pair the first try issued. A pair on the card record that a re-issue
+     * already superseded (it has a `supersededBy`) is therefore still a valid base; a retry for another
+     * e-mail re-issues from it again and the pair the interrupted try left is superseded too. The card
+     * must be active (the holder's PIN writes the new certificates to the card).
      */
     async changeEmail(
       cardNumber: string,
@@ -510,44 +534,65 @@ export const createHolderUseCases = (deps: HolderDeps) => {
       const email = req.email.trim();
       const key = await deps.emailKey(email.toLowerCase());
       const actor = holderActor(app);
-      const sigSerial = card.certificateSerials?.signature;
-      const currentSig = sigSerial ? await repo.certificates.get(sigSerial) : undefined;
-      if (currentSig?.status !== 'good') {
+      const [sig, enc] = await Promise.all(
+        current(card).map((s) => (s ? repo.certificates.get(s) : undefined)),
+      );
+      if (!sig || !enc || !reissueBase(sig, card) || !reissueBase(enc, card)) {
         throw new ConflictError(
           `the certificates of card ${cardNumber} are not valid; call customer service`,
-          {
-            rule: 'certificate.not_good',
-          },
+          { rule: 'certificate.not_good' },
         );
       }
 
+      const before = { signature: sig.serialNumber, encryption: enc.serialNumber };
+      const upToDate =
+        sig.status === 'good' && enc.status === 'good' && sig.emailKey === key && enc.emailKey === key;
       let changed = false;
-      if (currentSig.emailKey !== key) {
+      if (!upToDate) {
         await claimCardOperation({ markers: repo.markers, clock }, card, 'email-change');
-        const issued = await reissue(card, app, currentSig, email, key, actor);
+        const issued = await deps.ca.issueCardCertificates({
+          applicationId: app.id,
+          cardNumber,
+          holderName: sig.subjectName,
+          subjectSerial: sig.subjectSerial,
+          email,
+          keys: card.keys,
+          actor,
+          issuance: emailIssuanceId(before, key),
+          supersedes: [before.signature, before.encryption],
+        });
+        if (issued.signature.emailKey !== key || issued.encryption.emailKey !== key) {
+          throw new ConflictError(
+            `the certificates of card ${cardNumber} could not be re-issued; try again`,
+            { rule: 'certificate.reissue' },
+          );
+        }
+        const serials = {
+          signature: issued.signature.serialNumber,
+          encryption: issued.encryption.serialNumber,
+        };
         const at = nowIso();
         card = await saveCard(repo.cards, card, (cur) => {
           if (cur.status !== 'active') throw cardStateError(cur, 'change the e-mail');
-          return {
-            ...cur,
-            certificateSerials: {
-              signature: issued.signature.serialNumber,
-              encryption: issued.encryption.serialNumber,
-            },
-            updatedAt: at,
-          };
+          return { ...cur, certificateSerials: serials, updatedAt: at };
         });
-        await saveApplication(app, (cur) => ({
-          ...cur,
-          email,
-          certificateSerials: {
-            signature: issued.signature.serialNumber,
-            encryption: issued.encryption.serialNumber,
-          },
-        }));
         changed = true;
       }
-      const superseded = await supersedeOthers(card, actor);
+      // The application follows the card (also finishing a change that stopped after the card save).
+      const inForce = {
+        signature: card.certificateSerials!.signature,
+        encryption: card.certificateSerials!.encryption,
+      };
+      await saveApplication(app, (cur) =>
+        cur.certificateSerials?.signature === inForce.signature &&
+        cur.certificateSerials?.encryption === inForce.encryption &&
+        (!changed || cur.email === email)
+          ? null
+          : { ...cur, email, certificateSerials: inForce },
+      );
+      // Anything else still live on the card (a pair an interrupted change to another e-mail left).
+      const others = await supersedeOthers(card, actor);
+      const superseded = [...new Set([...(changed ? [before.signature, before.encryption] : []), ...others])];
       if (changed || superseded.length) {
         await deps.audit.append({
           actor,
@@ -604,70 +649,6 @@ export const createHolderUseCases = (deps: HolderDeps) => {
       encryption: { serialNumber: enc.serialNumber, der: enc.der },
       chain: await deps.ca.chain(),
     };
-  }
-
-  /**
-   * A new pair for `email` on the card's keys. The CA issues at most one live pair per application and
-   * card (its claim document `certificate-claim/<application>/<card>`); for a re-issue that claim is
-   * cleared first, but only while it still names the pair in force, so a retried request finds the pair
-   * the first try issued and adopts it (or, if that try was for another e-mail, supersedes it first).
-   */
-  async function reissue(
-    card: Card,
-    app: Application,
-    currentSig: CertificateRecord,
-    email: string,
-    key: string,
-    actor: Actor,
-  ): Promise<IssuedCertificates> {
-    const claimName = `certificate-claim/${app.id}/${card.cardNumber}`;
-    for (let attempt = 1; attempt <= 3; attempt++) {
-      const claim = await repo.docs.get<{
-        applicationId: string;
-        cardNumber: string;
-        serials: Record<string, string>;
-      }>(claimName);
-      const named = Object.values(claim?.serials ?? {});
-      const namesCurrent = current(card).some((s) => s !== undefined && named.includes(s));
-      if (claim && namesCurrent) {
-        await repo.docs.put(
-          claimName,
-          { applicationId: app.id, cardNumber: card.cardNumber, serials: {} },
-          claim.version,
-        );
-      }
-      const issued = await deps.ca.issueCardCertificates({
-        applicationId: app.id,
-        cardNumber: card.cardNumber,
-        holderName: currentSig.subjectName,
-        subjectSerial: currentSig.subjectSerial,
-        email,
-        keys: card.keys,
-        actor,
-      });
-      if (
-        issued.signature.emailKey === key &&
-        issued.encryption.emailKey === key &&
-        !current(card).includes(issued.signature.serialNumber)
-      ) {
-        return issued;
-      }
-      // A pair left by an interrupted change to another e-mail: supersede it and issue again.
-      for (const c of [issued.signature, issued.encryption]) {
-        if (!current(card).includes(c.serialNumber))
-          await deps.ca.revoke(c.serialNumber, 'superseded', actor);
-      }
-      const stale = await repo.docs.get<{ version: number }>(claimName);
-      if (stale)
-        await repo.docs.put(
-          claimName,
-          { applicationId: app.id, cardNumber: card.cardNumber, serials: {} },
-          stale.version,
-        );
-    }
-    throw new ConflictError(`the certificates of card ${card.cardNumber} could not be re-issued; try again`, {
-      rule: 'certificate.reissue',
-    });
   }
 
   /** Every live certificate of the card other than the pair in force: revoked as superseded. */
