@@ -34,4 +34,15 @@ describe('PKCS#11 module helper (SoftHSM)', () => {
     p.C_Logout(s);
     p.C_CloseSession(s);
   });
+
+  it('switches token folders only after the module is closed', async () => {
+    const p = openModule(MODULE);
+    const other = await softhsmConfig(await mkdtemp(join(tmpdir(), 'hsm-other-')));
+    expect(() => useSoftHsmConfig(other)).toThrow(/one token folder per process/);
+    closeModules();
+    useSoftHsmConfig(other);
+    const q = openModule(MODULE);
+    expect(q).not.toBe(p);
+    expect(listTokens(q).map((t) => t.label)).not.toContain('alpha');
+  });
 });

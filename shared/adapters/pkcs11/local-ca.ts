@@ -30,12 +30,7 @@ export const pinsFile = (stateDir: string): string => join(caHsmDir(stateDir), '
  */
 export const useCaTokenFolder = async (stateDir: string): Promise<string> => {
   const conf = resolve(await softhsmConfig(caHsmDir(stateDir)));
-  const current = process.env.SOFTHSM2_CONF;
-  if (current && resolve(current) !== conf) {
-    throw new InternalError(
-      `this process uses SoftHSM tokens from ${current}; the CA tokens are in ${conf} (run the CA in its own process)`,
-    );
-  }
+  // Refuses when this process already has SoftHSM open on another folder (e.g. the cards').
   useSoftHsmConfig(conf);
   return conf;
 };

@@ -17,11 +17,14 @@ export type Handle = Pkcs11Types.Handle;
 export type Template = Pkcs11Types.Template;
 
 const modules = new Map<string, PKCS11>();
+/** SOFTHSM2_CONF as it was when the open module initialized. */
+let initializedConf: string | undefined;
 
 export const openModule = (libraryPath: string): PKCS11 => {
   const existing = modules.get(libraryPath);
   if (existing) return existing;
   const p = new pkcs11js.PKCS11();
+  initializedConf = (runInThisContext('process') as NodeJS.Process).env.SOFTHSM2_CONF;
   p.load(libraryPath);
   try {
     // CKF_OS_LOCKING_OK: without it SoftHSM disables its mutexes and concurrent C_SignAsync calls on
@@ -121,6 +124,13 @@ export const ecPointFromAttribute = (raw: Buffer): Buffer => {
  */
 export const useSoftHsmConfig = (confPath: string): void => {
   const real = runInThisContext('process') as NodeJS.Process;
+  // An initialized module keeps the token folder it started with: switching now would silently act on
+  // the wrong tokens (e.g. CA keys created among the cards). After closeModules() a switch is fine.
+  if (modules.size > 0 && initializedConf !== undefined && initializedConf !== confPath) {
+    throw new Error(
+      `this process uses SoftHSM tokens from ${initializedConf}, not ${confPath}: one token folder per process`,
+    );
+  }
   real.env.SOFTHSM2_CONF = confPath;
   process.env.SOFTHSM2_CONF = confPath;
 };
