@@ -431,3 +431,197 @@ describe('card layer on SoftHSM with the emulation firmware', () => {
     expect(stdout.trim()).toBe('600');
   });
 });
+
+describe('holder-mode certificate replacement (re-issued certificates, e.g. a new e-mail)', () => {
+  /** New certificates for the card's own keys, as the CA re-issues them (new serials, new subject). */
+  const reissued = async (keys: Awaited<ReturnType<typeof writtenCard>>['keys'], holder: string) => ({
+    signature: await ca.issue({ spki: keys.signature.spki, holder, role: 'signature' }),
+    encryption: await ca.issue({ spki: keys.encryption.spki, holder, role: 'encryption' }),
+  });
+  const sha = (der: Uint8Array) => summarizeCertificate(der).sha256;
+  const holderObjects = async (card: SmartCard) =>
+    (await card.readCertificates())
+      .filter((o) => o.id === '01' || o.id === '02')
+      .map((o) => ({ id: o.id, label: o.label, sha256: sha(o.der) }))
+      .sort((a, b) => a.id.localeCompare(b.id));
+
+  /** Runs `fn` with C_DestroyObject failing, as if the card were pulled right after the new object was written. */
+  const pulledBeforeDelete = async (fn: () => Promise<unknown>) => {
+    const p = reader.module;
+    const destroy = p.C_DestroyObject;
+    p.C_DestroyObject = () => {
+      throw new Error('card removed from the reader');
+    };
+    try {
+      await expect(fn()).rejects.toThrow('card removed from the reader');
+    } finally {
+      p.C_DestroyObject = destroy;
+    }
+  };
+
+  it('replaces both holder certificates with the PIN: same IDs, labels and CKA_SUBJECT; OpenSC lists them; the keys still sign', async () => {
+    const { card, cardNumber, keys, set } = await activatedCard('24682468');
+    const next = await reissued(keys, 'CHEN, Mei-Ling (new e-mail)');
+    expect(await card.replaceCertificates('24682468', next)).toEqual({
+      written: ['signature', 'encryption'],
+      removed: 2,
+    });
+    expect(await holderObjects(card)).toEqual([
+      { id: '01', label: 'sign-cert', sha256: sha(next.signature) },
+      { id: '02', label: 'enc-cert', sha256: sha(next.encryption) },
+    ]);
+    // The CA chain is untouched; the card is complete for the new set.
+    expect(comparePersonalization(await card.readCertificates(), { ...next, chain: set.chain })).toEqual({
+      state: 'complete',
+    });
+    const info = await card.info();
+    expect(info.holder).toBe('CHEN, Mei-Ling (new e-mail)');
+    expect(info.certificates.map((c) => c.serialNumber)).toContain(
+      summarizeCertificate(next.signature).serialNumber,
+    );
+    expect(info.certificates.map((c) => c.serialNumber)).not.toContain(
+      summarizeCertificate(set.signature).serialNumber,
+    );
+    expect(info.pin).toEqual({ activated: true, locked: false, retriesLeft: 3 });
+
+    // The objects carry the attributes personalization writes, so tools match them to the keys.
+    const p = reader.module;
+    const s = p.C_OpenSession(reader.slotOf(cardNumber)!, pkcs11js.CKF_SERIAL_SESSION);
+    try {
+      const [cert] = findObjects(p, s, [
+        { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_CERTIFICATE },
+        { type: pkcs11js.CKA_LABEL, value: 'sign-cert' },
+      ]);
+      const [subject, serialDer, category] = p.C_GetAttributeValue(s, cert!, [
+        { type: pkcs11js.CKA_SUBJECT },
+        { type: pkcs11js.CKA_SERIAL_NUMBER },
+        { type: pkcs11js.CKA_CERTIFICATE_CATEGORY },
+      ]);
+      const summary = summarizeCertificate(next.signature);
+      expect(Buffer.from(subject!.value as Buffer)).toEqual(Buffer.from(summary.subjectDer));
+      expect(Buffer.from(serialDer!.value as Buffer)).toEqual(Buffer.from(summary.serialDer));
+      expect((category!.value as Buffer).readUInt32LE(0)).toBe(1);
+    } finally {
+      p.C_CloseSession(s);
+    }
+    const out = await tool(['--token-label', cardNumber, '--list-objects', '--type', 'cert']);
+    const blocks = out.split(/\n(?=\S)/).filter((b) => b.startsWith('Certificate Object'));
+    expect(blocks).toHaveLength(4);
+    expect(blocks.find((b) => b.includes('sign-cert'))).toMatch(/ID:\s+01/);
+    expect(blocks.find((b) => b.includes('enc-cert'))).toMatch(/ID:\s+02/);
+    const serialHex = summarizeCertificate(next.signature).serialNumber;
+    expect(blocks.find((b) => b.includes('sign-cert'))?.toLowerCase()).toContain(serialHex.slice(-8));
+
+    // The card's key still signs, and the new certificate verifies it.
+    const data = Buffer.from('after the re-issue');
+    const sig = await card.sign('signature', '24682468', data);
+    const key = createPublicKey({
+      key: Buffer.from(summarizeCertificate(next.signature).spki),
+      format: 'der',
+      type: 'spki',
+    });
+    expect(verifySignature('sha256', data, key, sig)).toBe(true);
+
+    // Asked again with the same certificates: nothing to write, nothing to remove.
+    expect(await card.replaceCertificates('24682468', next)).toEqual({ written: [], removed: 0 });
+  });
+
+  it('a wrong PIN counts and the third locks the card; nothing is written without the right PIN', async () => {
+    const { card, keys, adminKey, set } = await activatedCard('11223344');
+    const next = await reissued(keys, 'Locked Out');
+    for (const left of [2, 1, 0]) {
+      expect(await cardError(card.replaceCertificates('99999999', next))).toMatchObject({
+        code: 'CKR_PIN_INCORRECT',
+        details: { retriesLeft: left },
+      });
+    }
+    expect((await cardError(card.replaceCertificates('11223344', next))).code).toBe('CKR_PIN_LOCKED');
+    expect(await holderObjects(card)).toEqual([
+      { id: '01', label: 'sign-cert', sha256: sha(set.signature) },
+      { id: '02', label: 'enc-cert', sha256: sha(set.encryption) },
+    ]);
+    // After the online unblock the holder's new PIN writes them.
+    await activate(card, adminKey, '55667788');
+    await card.replaceCertificates('55667788', next);
+    expect((await holderObjects(card)).map((o) => o.sha256)).toEqual([
+      sha(next.signature),
+      sha(next.encryption),
+    ]);
+  });
+
+  it('refuses certificates for other keys (before the PIN: no try spent), and cards not yet the holder’s', async () => {
+    const { card, keys, set } = await activatedCard('31415926');
+    const other = await writtenCard('Someone Else');
+    const foreign = await reissued(other.keys, 'Someone Else');
+    const swapped = { signature: set.encryption, encryption: set.signature };
+    expect(
+      await cardError(
+        card.replaceCertificates('31415926', { signature: foreign.signature, encryption: set.encryption }),
+      ),
+    ).toMatchObject({ code: 'certificate_mismatch', details: { reason: 'signature_key' } });
+    expect(await cardError(card.replaceCertificates('00000000', swapped))).toMatchObject({
+      code: 'certificate_mismatch',
+      details: { reason: 'signature_key' },
+    });
+    const half = { ...(await reissued(keys, 'X')), encryption: foreign.encryption };
+    expect(await cardError(card.replaceCertificates('31415926', half))).toMatchObject({
+      details: { reason: 'encryption_key' },
+    });
+    expect(
+      await cardError(
+        card.replaceCertificates('31415926', { ...set, signature: Buffer.from('not a certificate') }),
+      ),
+    ).toMatchObject({ details: { reason: 'signature_unreadable' } });
+    // No try was spent on any of these, and the card is as it was.
+    expect((await card.info()).pin.retriesLeft).toBe(3);
+    expect((await holderObjects(card)).map((o) => o.sha256)).toEqual([
+      sha(set.signature),
+      sha(set.encryption),
+    ]);
+
+    // In issuer mode there is no holder PIN; personalized but not activated, the PIN is locked.
+    const mine = await reissued(other.keys, 'Someone Else');
+    expect((await cardError(other.card.replaceCertificates('12345678', mine))).code).toBe(
+      'CKR_USER_PIN_NOT_INITIALIZED',
+    );
+    await other.card.closePersonalization(randomBytes(32));
+    expect((await cardError(other.card.replaceCertificates('12345678', mine))).code).toBe('CKR_PIN_LOCKED');
+  });
+
+  it('a card pulled between writing the new certificate and deleting the old one is repaired with the server’s current pair', async () => {
+    const { card, keys, set } = await activatedCard('27182818');
+    const next = await reissued(keys, 'CHEN, Mei-Ling (new e-mail)');
+    await pulledBeforeDelete(() => card.replaceCertificates('27182818', next));
+    // Never without a certificate: the signature key now has two, the encryption key still its old one.
+    const torn = await holderObjects(card);
+    expect(
+      torn
+        .filter((o) => o.id === '01')
+        .map((o) => o.sha256)
+        .sort(),
+    ).toEqual([sha(set.signature), sha(next.signature)].sort());
+    expect(torn.filter((o) => o.id === '02').map((o) => o.sha256)).toEqual([sha(set.encryption)]);
+    expect(comparePersonalization(await card.readCertificates(), { ...next, chain: set.chain }).state).toBe(
+      'partial',
+    );
+    // The right PIN was presented before the tear: the tries are back to 3.
+    expect((await card.info()).pin.retriesLeft).toBe(3);
+
+    // Run again with what the server says is current: the new one is kept, the old one removed.
+    expect(await card.replaceCertificates('27182818', next)).toEqual({ written: ['encryption'], removed: 2 });
+    expect(await holderObjects(card)).toEqual([
+      { id: '01', label: 'sign-cert', sha256: sha(next.signature) },
+      { id: '02', label: 'enc-cert', sha256: sha(next.encryption) },
+    ]);
+
+    // If the server's current pair is still the old one (its re-issue never finished), the old one stays.
+    const b = await activatedCard('16180339');
+    const notIssued = await reissued(b.keys, 'Never Finished');
+    await pulledBeforeDelete(() => b.card.replaceCertificates('16180339', notIssued));
+    expect(await b.card.replaceCertificates('16180339', b.set)).toEqual({ written: [], removed: 1 });
+    expect(await holderObjects(b.card)).toEqual([
+      { id: '01', label: 'sign-cert', sha256: sha(b.set.signature) },
+      { id: '02', label: 'enc-cert', sha256: sha(b.set.encryption) },
+    ]);
+  });
+});
