@@ -39,7 +39,12 @@ export interface FunctionNeeds {
   crl?: boolean;
   /** Asks the issuance signer to re-issue a card's certificates (the holder's e-mail change). */
   caSigner?: boolean;
-  /** Renders PDFs (ships pdfkit's fonts and the CJK font with the bundle). */
+  /**
+   * Asks the documents function for PDFs (the application form): lambda:InvokeFunction on that function
+   * only, so pdfkit and the fonts stay out of this function's bundle.
+   */
+  documents?: boolean;
+  /** Renders PDFs (ships pdfkit's fonts and the CJK font with the bundle): the documents function only. */
   pdf?: boolean;
   /** @default 10 (API) / 60 (tasks, jobs) seconds */
   timeoutSeconds?: number;
@@ -61,7 +66,7 @@ export const API_FUNCTIONS: Record<ApiFunction, FunctionNeeds> = {
     mail: true,
     workflow: { start: true },
     crl: true,
-    pdf: true,
+    documents: true,
     // The subscriber code is hashed with scrypt (N = 2^15): CPU is memory on Lambda.
     memorySize: 1024,
   },
@@ -132,6 +137,20 @@ export const JOB_FUNCTIONS = {
 } satisfies Record<string, FunctionNeeds>;
 
 export type JobFunction = keyof typeof JOB_FUNCTIONS;
+
+/** Functions other functions invoke, with no route and no schedule. */
+export const INTERNAL_FUNCTIONS = {
+  documents: {
+    description:
+      "Renders the station's application form as PDF (pdfkit, the CJK font); invoked by the station function only",
+    pdf: true,
+    // The station waits for it within its own 10 s; parsing the CJK font is CPU work.
+    timeoutSeconds: 8,
+    memorySize: 1024,
+  },
+} satisfies Record<string, FunctionNeeds>;
+
+export type InternalFunction = keyof typeof INTERNAL_FUNCTIONS;
 
 /**
  * Issuance workflow tasks, one function each, keyed by the ASL placeholder `${<Task>FunctionArn}`
@@ -212,6 +231,7 @@ export const kebab = (name: string): string => name.replace(/([a-z0-9])([A-Z])/g
 export const entryOf = {
   api: (fn: ApiFunction) => `functions/${fn}/index.ts`,
   job: (fn: JobFunction) => `functions/${fn}/index.ts`,
+  internal: (fn: InternalFunction) => `functions/${fn}/index.ts`,
   task: (task: TaskFunction) => `functions/aws/tasks/${kebab(task)}.ts`,
 };
 
@@ -232,7 +252,8 @@ export const TOKEN_CLAIMS_ENTRY = 'functions/aws/cognito/token-claims.ts';
 
 /**
  * Every Lambda function of the deployment and its entry file (relative to the repository root): one
- * per trust area with routes, one per task of the state machine, the jobs, and the Cognito trigger.
+ * per trust area with routes, one per task of the state machine, the jobs, the internal functions (the
+ * documents function) and the Cognito trigger.
  * The benchmark (bench/bundles.ts) bundles exactly these.
  */
 export const deploymentEntries = (routes: readonly RouteSpec[]): { name: string; entry: string }[] => {
@@ -242,6 +263,10 @@ export const deploymentEntries = (routes: readonly RouteSpec[]): { name: string;
     ...areas.map((fn) => ({ name: fn, entry: entryOf.api(fn) })),
     ...tasks.map((t) => ({ name: `task-${kebab(t)}`, entry: entryOf.task(t as TaskFunction) })),
     ...(Object.keys(JOB_FUNCTIONS) as JobFunction[]).map((j) => ({ name: j, entry: entryOf.job(j) })),
+    ...(Object.keys(INTERNAL_FUNCTIONS) as InternalFunction[]).map((f) => ({
+      name: f,
+      entry: entryOf.internal(f),
+    })),
     { name: 'token-claims', entry: TOKEN_CLAIMS_ENTRY },
   ];
 };

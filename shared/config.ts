@@ -55,6 +55,8 @@ export const ConfigSchema = z.object({
   CRL_FUNCTION_ARN: z.string().min(1).optional(),
   /** The issuance signer (the only function that signs certificates): the portal's e-mail re-issue asks it. */
   CA_SIGNER_FUNCTION_ARN: z.string().min(1).optional(),
+  /** The documents function (renders PDFs, e.g. the station's application form). */
+  DOCUMENTS_FUNCTION_ARN: z.string().min(1).optional(),
   /** The holder portal's URL, as mails link to it. */
   PORTAL_URL: z.url().optional(),
   /** Customer service / ops mailbox that workflow alerts go to. */

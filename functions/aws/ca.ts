@@ -1,4 +1,3 @@
-import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { type CaDescriptor, describeCa } from '../../shared/ca/certificate.js';
 import { type CrlPublisher, createCrlPublisher, type PublishedCrl } from '../../shared/ca/crl.js';
 import {
@@ -9,19 +8,15 @@ import {
 } from '../../shared/ca/issuer.js';
 import { AUTHORITY_IDS, type AuthorityId, type PkiMaterial } from '../../shared/ca/material.js';
 import type { Actor } from '../../shared/domain/model.js';
-import {
-  AppError,
-  ConflictError,
-  DependencyError,
-  ForbiddenError,
-  InternalError,
-  NotFoundError,
-  ValidationError,
-} from '../../shared/errors.js';
+import { DependencyError, ForbiddenError, InternalError } from '../../shared/errors.js';
 import type { Repository } from '../../shared/ports/repository.js';
 import type { Signer, SignerKeyRef } from '../../shared/ports/signer.js';
 import { audit, caKeyRef, clock, config, emailKey, repository, required, signer } from './deps.js';
 import { CA_MATERIAL_DOC, type MaterialDoc } from './material-doc.js';
+import { invoke } from './remote.js';
+
+/** The remote call protocol moved to ./remote.ts (the documents function uses it without the CA). */
+export { answer, invoke, type RemoteResult } from './remote.js';
 
 /**
  * The CA on AWS, as each function may use it. Three rules come from the key policies
@@ -124,64 +119,6 @@ const caSigner = (m: PkiMaterial): { signer: Signer; key: SignerKeyRef } => {
     );
   }
   return { signer: signer(), key: granted };
-};
-
-const lambda = (() => {
-  let c: LambdaClient | undefined;
-  return () => {
-    c ??= new LambdaClient({ region: config().AWS_REGION });
-    return c;
-  };
-})();
-
-/** The error names a remote function may answer with, rebuilt on this side (anything else: dependency). */
-const rebuild = (name: string, message: string): AppError => {
-  switch (name) {
-    case 'ConflictError':
-      return new ConflictError(message);
-    case 'NotFoundError':
-      return new NotFoundError(message);
-    case 'ValidationError':
-      return new ValidationError('request', 'remote.validation', message);
-    case 'ForbiddenError':
-      return new InternalError(`refused by the signer: ${message}`);
-    default:
-      return new DependencyError(`${name}: ${message}`);
-  }
-};
-
-export type RemoteResult<T> =
-  | { ok: true; value: T }
-  | { ok: false; error: { name: string; message: string } };
-
-/** Calls another function synchronously and returns its value, or throws its error (rebuilt). */
-export const invoke = async <T>(functionArn: string, payload: unknown): Promise<T> => {
-  let out: { Payload?: Uint8Array; FunctionError?: string };
-  try {
-    out = await lambda().send(
-      new InvokeCommand({
-        FunctionName: functionArn,
-        Payload: new TextEncoder().encode(JSON.stringify(payload)),
-      }),
-    );
-  } catch (e) {
-    throw new DependencyError(`invoking ${functionArn} failed`, { cause: e });
-  }
-  const text = out.Payload ? new TextDecoder().decode(out.Payload) : '';
-  if (out.FunctionError) throw new DependencyError(`${functionArn} failed: ${text.slice(0, 500)}`);
-  const result = JSON.parse(text) as RemoteResult<T>;
-  if (!result.ok) throw rebuild(result.error.name, result.error.message);
-  return result.value;
-};
-
-/** Runs `work` and answers in the RemoteResult shape (the callee side of `invoke`). */
-export const answer = async <T>(work: () => Promise<T>): Promise<RemoteResult<T>> => {
-  try {
-    return { ok: true, value: await work() };
-  } catch (e) {
-    if (e instanceof AppError) return { ok: false, error: { name: e.name, message: e.message } };
-    throw e;
-  }
 };
 
 /** What the CRL job answers to `{ op: 'regenerateCrl' }`. */

@@ -1,5 +1,3 @@
-import { fileURLToPath } from 'node:url';
-import { renderApplicationForm } from '../../shared/documents/application-form.js';
 import { createCardStateUseCases } from '../../shared/usecases/revocation.js';
 import { createStationUseCases } from '../../shared/usecases/station.js';
 import { awsApiHandler } from '../aws/api.js';
@@ -14,7 +12,7 @@ import {
   secretKeys,
   workflow,
 } from '../aws/deps.js';
-import { PDF_ASSET } from '../aws/pdf.js';
+import { remoteFormRenderer } from '../aws/documents.js';
 import { cardCertificateOperations } from '../aws/workflow.js';
 import { createStationHandlers } from './handlers.js';
 import { createRevocationHandlers } from './revocation-handlers.js';
@@ -23,13 +21,10 @@ import { stationRoutes } from './routes.js';
 
 /**
  * AWS entry of the station officers' function: counter applications (the subscriber code is hashed with
- * the KMS pepper and sealed with the KMS seal key, the form rendered as PDF, the issuance execution
- * started), application status, and revocation (the CRL job signs the new CRL).
+ * the KMS pepper and sealed with the KMS seal key, the form rendered as PDF by the documents function,
+ * the issuance execution started), application status, and revocation (the CRL job signs the new CRL).
  */
 const specs = [...stationRoutes, ...revocationRoutes] as const;
-
-/** The form's CJK font travels with the bundle (infra copies it next to index.mjs). */
-const cjkFontPath = () => fileURLToPath(new URL(`./${PDF_ASSET.cjkFont}`, import.meta.url));
 
 export const handler = awsApiHandler({
   service: 'station',
@@ -46,7 +41,7 @@ export const handler = awsApiHandler({
       workflow: workflow(),
       portalUrl: required('PORTAL_URL'),
       scryptLog2N: config().SUBSCRIBER_CODE_SCRYPT_LOG2N,
-      renderForm: (input, opts) => renderApplicationForm(input, { ...opts, cjkFontPath: cjkFontPath() }),
+      renderForm: remoteFormRenderer(),
       onAfterCommitFailure: (what, error) => log.error('after the application was stored', { what, error }),
     });
     const cardState = createCardStateUseCases({

@@ -61,6 +61,9 @@ export interface AcdcFunctionProps {
 
 export type TableAccess = 'read' | 'readwrite';
 
+/** The environment variables that name a function another one invokes. */
+export type InvokeEnv = 'CRL_FUNCTION_ARN' | 'CA_SIGNER_FUNCTION_ARN' | 'DOCUMENTS_FUNCTION_ARN';
+
 export interface TableRef {
   tableName: string;
   tableArn: string;
@@ -311,10 +314,10 @@ export class AcdcFunction extends nodejs.NodejsFunction {
   }
 
   /**
-   * Another function this one calls synchronously (the CRL job, the issuance signer): InvokeFunction on
-   * that function's ARN only, and its ARN in the environment.
+   * Another function this one calls synchronously (the CRL job, the issuance signer, the documents
+   * function): InvokeFunction on that function's ARN only, and its ARN in the environment.
    */
-  bindInvoke(target: lambda.IFunction, env: 'CRL_FUNCTION_ARN' | 'CA_SIGNER_FUNCTION_ARN'): this {
+  bindInvoke(target: lambda.IFunction, env: InvokeEnv): this {
     this.addToRolePolicy(
       new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [target.functionArn] }),
     );

@@ -13,7 +13,7 @@ import type { Construct } from 'constructs';
 import type { FunctionNeeds } from '../catalog.js';
 import type { CaKeyAlgorithm, DeployConfig } from '../config.js';
 import type { MailRef } from '../stacks/data.js';
-import { AcdcFunction, type SecretKeyRefs, type TableRef } from './function.js';
+import { AcdcFunction, type InvokeEnv, type SecretKeyRefs, type TableRef } from './function.js';
 
 /** The repository root (entries and the lock file are found from here). */
 export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -38,6 +38,8 @@ export interface SharedResources {
   /** The CRL job (signs CRLs) and the issuance signer (signs certificates), once they exist. */
   crlFunction?: lambda.IFunction;
   caSignerFunction?: lambda.IFunction;
+  /** The documents function (renders PDFs), once it exists. */
+  documentsFunction?: lambda.IFunction;
 }
 
 export class MissingEntryError extends Error {}
@@ -122,7 +124,7 @@ export const createFunction = (
   }
   if (needs.pkiBucket) fn.bindPkiBucket(r.pkiBucket, needs.pkiBucket);
   if (needs.paymentGateway) fn.bindPaymentGateway(r.paymentGatewaySecret);
-  const call = (target: lambda.IFunction | undefined, env: 'CRL_FUNCTION_ARN' | 'CA_SIGNER_FUNCTION_ARN') => {
+  const call = (target: lambda.IFunction | undefined, env: InvokeEnv) => {
     if (target) fn.bindInvoke(target, env);
     else
       Annotations.of(fn).addWarningV2(
@@ -132,6 +134,7 @@ export const createFunction = (
   };
   if (needs.crl) call(r.crlFunction, 'CRL_FUNCTION_ARN');
   if (needs.caSigner) call(r.caSignerFunction, 'CA_SIGNER_FUNCTION_ARN');
+  if (needs.documents) call(r.documentsFunction, 'DOCUMENTS_FUNCTION_ARN');
   if (r.config.publicBaseUrl) fn.setEnv('PUBLIC_BASE_URL', r.config.publicBaseUrl);
   return fn;
 };

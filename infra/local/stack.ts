@@ -44,6 +44,7 @@ import { createCertificateAuthority } from '../../shared/ca/issuer.js';
 import { loadPkiMaterial } from '../../shared/ca/material.js';
 import { createPkiService } from '../../shared/ca/pki-service.js';
 import type { Config } from '../../shared/config.js';
+import { renderApplicationForm } from '../../shared/documents/application-form.js';
 import { createLogger, type Logger } from '../../shared/logger.js';
 import { arcKeyOf, emailKeyOf } from '../../shared/lookup-keys.js';
 import { AdjustableClock } from '../../shared/ports/clock.js';
@@ -206,6 +207,7 @@ export const startLocalStack = async (opts: LocalStackOptions): Promise<LocalSta
     workflow,
     portalUrl: mail.portalUrl,
     scryptLog2N: config.SUBSCRIBER_CODE_SCRYPT_LOG2N,
+    renderForm: renderApplicationForm,
     onAfterCommitFailure: (what, error) => logger.error(`after commit: ${what}`, { error }),
   });
   const portal = createPortalUseCases({

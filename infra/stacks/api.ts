@@ -8,7 +8,7 @@ import * as cognito from 'aws-cdk-lib/aws-cognito';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { type ApiFunction, type Auth, type RouteSpec, routeKey } from '../../functions/http/spec.js';
-import { API_FUNCTIONS, entryOf } from '../catalog.js';
+import { API_FUNCTIONS, entryOf, INTERNAL_FUNCTIONS } from '../catalog.js';
 import { AcdcFunction } from '../constructs/function.js';
 import { acknowledgeNag } from '../constructs/nag.js';
 import { REPO_ROOT, type SharedResources, tryCreateFunction } from '../constructs/wire.js';
@@ -41,6 +41,8 @@ export class ApiStack extends Stack {
   readonly api: apigwv2.HttpApi;
   readonly stage: apigwv2.HttpStage;
   readonly functions = new Map<ApiFunction, AcdcFunction>();
+  /** The documents function (no route): renders the station's application form. */
+  readonly documents: AcdcFunction | undefined;
   readonly authorizers: Record<JwtRole, HttpJwtAuthorizer>;
   readonly userPool: cognito.UserPool | undefined;
   readonly accessLogs: logs.LogGroup;
@@ -49,8 +51,21 @@ export class ApiStack extends Stack {
 
   constructor(scope: Construct, id: string, props: ApiStackProps) {
     super(scope, id, props);
-    const { resources, routes } = props;
-    const { config } = resources;
+    const { routes } = props;
+    const { config } = props.resources;
+
+    // The documents function first: the station function invokes it (and is the only one allowed to).
+    this.documents = tryCreateFunction(this, 'DocumentsFunction', {
+      service: 'documents',
+      entry: entryOf.internal('documents'),
+      needs: INTERNAL_FUNCTIONS.documents,
+      resources: props.resources,
+      defaultTimeoutSeconds: 10,
+    });
+    const resources: SharedResources = {
+      ...props.resources,
+      ...(this.documents ? { documentsFunction: this.documents } : {}),
+    };
 
     // Functions: one per trust area that has routes.
     const areas = [...new Set(routes.map((r) => r.fn))];

@@ -216,6 +216,7 @@ export class OpsStack extends Stack {
 
     const allFunctions: AcdcFunction[] = [
       ...api.functions.values(),
+      ...(api.documents ? [api.documents] : []),
       ...workflow.tasks.values(),
       ...(workflow.sweeper ? [workflow.sweeper] : []),
       ...(workflow.crlJob ? [workflow.crlJob] : []),

@@ -8,7 +8,8 @@ import type {
 } from '../contracts/portal.js';
 import { parseArcNumber } from '../domain/arc.js';
 import { isPastDeadline } from '../domain/calendar.js';
-import { maskEmail } from '../domain/contact.js';
+import { maskEmail, parseMailingAddress } from '../domain/contact.js';
+import { parseEInvoice } from '../domain/einvoice.js';
 import { newMerchantTradeNo } from '../domain/ids.js';
 import type {
   Actor,
@@ -35,13 +36,13 @@ import {
   NotFoundError,
   VersionConflictError,
 } from '../errors.js';
+import { arcKeyOf } from '../lookup-keys.js';
 import type { AuditLog } from '../ports/audit.js';
 import type { Clock } from '../ports/clock.js';
 import type { PaymentGateway } from '../ports/payment.js';
 import type { Repository } from '../ports/repository.js';
 import type { SecretKeys } from '../ports/secrets.js';
 import { type TradeMarkerValue, tradeMarkerKey } from './payment.js';
-import { arcKeyOf, validateInvoice, validateMailingAddress } from './station.js';
 
 /**
  * The holder's order in the portal: log in with the ARC number and the subscriber code, see the order,
@@ -260,8 +261,8 @@ export const createPortalUseCases = (deps: PortalDeps) => {
      * checkout form the browser posts to the gateway is returned.
      */
     async startPayment(session: HolderSessionRef, req: PaymentRequest): Promise<PaymentResponse> {
-      const mailingAddress = validateMailingAddress(req.mailingAddress, 'mailingAddress');
-      const invoice = validateInvoice(req.invoice, 'invoice');
+      const mailingAddress = parseMailingAddress(req.mailingAddress, 'mailingAddress');
+      const invoice = parseEInvoice(req.invoice, 'invoice');
       const merchantTradeNo = newMerchantTradeNo(deps.clock.now());
 
       for (let attempt = 1; ; attempt++) {

@@ -3,22 +3,14 @@ import type {
   CounterApplicationRequest,
   CounterApplicationResponse,
 } from '../contracts/station.js';
-import { renderApplicationForm } from '../documents/application-form.js';
+import type { ApplicationFormInput } from '../documents/application-form.js';
 import { checkApplicantAge, checkArcExpiry } from '../domain/applicant.js';
 import { maskArc, parseArcNumber } from '../domain/arc.js';
 import { paymentDeadline, taipeiDate } from '../domain/calendar.js';
 import { parseEmail, parseHolderName, parseMailingAddress } from '../domain/contact.js';
-import { parseEInvoice } from '../domain/einvoice.js';
 import { newApplicationId, parseApplicationId } from '../domain/ids.js';
 import { applicationLifecycle, transition } from '../domain/lifecycle.js';
-import type {
-  Actor,
-  Application,
-  ApplicationTombstone,
-  Card,
-  EInvoice,
-  MailingAddress,
-} from '../domain/model.js';
+import type { Actor, Application, ApplicationTombstone, Card, MailingAddress } from '../domain/model.js';
 import { applicationFee } from '../domain/money.js';
 import {
   generateSubscriberCode,
@@ -51,6 +43,9 @@ export interface Officer {
   stationId: string;
 }
 
+/** Renders the application form to PDF bytes; `createdAt` (the PDF's creation date) comes from the clock. */
+export type FormRenderer = (input: ApplicationFormInput, opts: { createdAt: Date }) => Promise<Uint8Array>;
+
 export interface StationDeps {
   repo: Pick<Repository, 'applications' | 'cards'>;
   audit: AuditLog;
@@ -62,8 +57,12 @@ export interface StationDeps {
   portalUrl: string;
   /** scrypt cost of the subscriber-code hash as log2(N) (config SUBSCRIBER_CODE_SCRYPT_LOG2N). */
   scryptLog2N: number;
-  /** Renders the printable form (the PDF renderer by default; tests may keep it). */
-  renderForm?: typeof renderApplicationForm;
+  /**
+   * Renders the printable form. A port, so the PDF renderer (pdfkit, fonts) stays out of the station
+   * function's bundle: locally it is renderApplicationForm in process; on AWS the documents function
+   * renders it (functions/aws/documents.ts).
+   */
+  renderForm: FormRenderer;
   /** Reports what went wrong after the application was safely stored (mail, workflow start). */
   onAfterCommitFailure?: (what: string, error: unknown) => void;
 }
@@ -110,14 +109,6 @@ export const toStatusResponse = (rec: Application | ApplicationTombstone): Appli
   return out;
 };
 
-/** The keyed lookup hash of an ARC number: the only form in which an ARC number is ever a key. */
-/** Re-exported: the keyed ARC hash lives with the other lookup keys. */
-export { arcKeyOf } from '../lookup-keys.js';
-
-export const validateMailingAddress = (input: unknown, field = 'mailingAddress'): MailingAddress =>
-  parseMailingAddress(input, field);
-export const validateInvoice = (input: unknown, field = 'invoice'): EInvoice => parseEInvoice(input, field);
-
 export interface ValidCounterApplication {
   arcNumber: string;
   arcExpiry: string;
@@ -139,12 +130,11 @@ export const validateCounterApplication = (
     name: parseHolderName('name', input.name),
     dateOfBirth: checkApplicantAge(input.dateOfBirth, now, 'dateOfBirth'),
     email: parseEmail('email', input.email),
-    mailingAddress: validateMailingAddress(input.mailingAddress, 'mailingAddress'),
+    mailingAddress: parseMailingAddress(input.mailingAddress, 'mailingAddress'),
   };
 };
 
 export const createStationUseCases = (deps: StationDeps) => {
-  const render = deps.renderForm ?? renderApplicationForm;
   const afterCommit = deps.onAfterCommitFailure ?? (() => undefined);
 
   /** The holder's newest live card among their earlier applications, if any. */
@@ -200,7 +190,7 @@ export const createStationUseCases = (deps: StationDeps) => {
 
       // The form is rendered before anything is stored: if it cannot be made, nothing is half-written
       // and no subscriber code exists that nobody was ever shown.
-      const pdf = await render(
+      const pdf = await deps.renderForm(
         {
           applicationId: id,
           stationId: officer.stationId,

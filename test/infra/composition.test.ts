@@ -14,12 +14,15 @@ import {
   refusingSigner,
 } from '../../functions/aws/ca.js';
 import { lazyHandler } from '../../functions/aws/deps.js';
+import { remoteFormRenderer } from '../../functions/aws/documents.js';
 import { flushMetrics, instrumentKmsClient, METRIC } from '../../functions/aws/metrics.js';
 import { ORIGIN_VERIFY_HEADER } from '../../functions/aws/origin.js';
+import { handler as documentsHandler, parseRenderFormRequest } from '../../functions/documents/index.js';
 import { publishCa, repositoryObjects } from '../../infra/publish-ca.js';
 import { createMemoryRepository } from '../../shared/adapters/memory/repository.js';
 import type { CaFile, PkiMaterial } from '../../shared/ca/material.js';
 import { pkiUrls } from '../../shared/ca/profiles.js';
+import type { ApplicationFormInput } from '../../shared/documents/application-form.js';
 import type { Card, CertificateRecord } from '../../shared/domain/model.js';
 import {
   ConflictError,
@@ -27,6 +30,7 @@ import {
   ForbiddenError,
   InternalError,
   NotFoundError,
+  ValidationError,
 } from '../../shared/errors.js';
 import { createLogger } from '../../shared/logger.js';
 import type { Repository } from '../../shared/ports/repository.js';
@@ -219,6 +223,67 @@ describe('calls between functions', () => {
       .on(InvokeCommand)
       .rejects(Object.assign(new Error('throttled'), { name: 'TooManyRequestsException' }));
     await expect(invoke('arn:fn', {})).rejects.toBeInstanceOf(DependencyError);
+  });
+
+  describe("the station's form renderer on AWS (the documents function)", () => {
+    const FORM: ApplicationFormInput = {
+      applicationId: 'app_01JD8Z4Q0000000000000000',
+      stationId: 'TPE01',
+      officerId: 'officer-7',
+      applicationDate: '2026-11-23',
+      name: 'CHEN, Da-Wen',
+      arcMasked: '******5678',
+      subscriberCode: 'K7m2Qx9P',
+      fee: { currency: 'TWD', items: [{ code: 'card', label: 'IC card', amount: 250 }], total: 250 },
+      paymentDeadline: '2026-12-08T15:59:59.000Z',
+      portalUrl: 'https://portal.example.org',
+    };
+    const ARN = 'arn:aws:lambda:ap-northeast-1:123456789012:function:acdc-documents';
+
+    test('sends the form and the clock time the documents function accepts, and decodes the PDF', async () => {
+      const sent: { FunctionName?: string; Payload?: Uint8Array }[] = [];
+      lambda.on(InvokeCommand).callsFake((input: { FunctionName?: string; Payload?: Uint8Array }) => {
+        sent.push(input);
+        return {
+          StatusCode: 200,
+          Payload: payload({
+            ok: true,
+            value: { pdfBase64: Buffer.from('%PDF-1.7 form').toString('base64') },
+          }),
+        };
+      });
+      const createdAt = new Date('2026-11-23T05:00:00.000Z');
+      const pdf = await remoteFormRenderer(() => ARN)(FORM, { createdAt });
+      expect(Buffer.from(pdf).toString('latin1')).toBe('%PDF-1.7 form');
+      expect(sent).toHaveLength(1);
+      expect(sent[0]!.FunctionName).toBe(ARN);
+      const request = JSON.parse(new TextDecoder().decode(sent[0]!.Payload));
+      expect(request).toEqual({
+        op: 'renderApplicationForm',
+        form: FORM,
+        createdAt: createdAt.toISOString(),
+      });
+      // The documents function reads back exactly what the station sent.
+      expect(parseRenderFormRequest(request)).toEqual({ form: FORM, createdAt });
+    });
+
+    test("the documents function's refusal reaches the station as the same error", async () => {
+      const refused = await documentsHandler({ op: 'renderApplicationForm', form: { ...FORM, name: '' } });
+      expect(refused).toEqual({
+        ok: false,
+        error: { name: 'ValidationError', message: 'form.name: must be a non-empty string' },
+      });
+      lambda.on(InvokeCommand).resolves({ StatusCode: 200, Payload: payload(refused) });
+      await expect(remoteFormRenderer(() => ARN)(FORM, { createdAt: new Date() })).rejects.toBeInstanceOf(
+        ValidationError,
+      );
+      lambda
+        .on(InvokeCommand)
+        .resolves({ StatusCode: 200, FunctionError: 'Unhandled', Payload: payload({ errorMessage: 'x' }) });
+      await expect(remoteFormRenderer(() => ARN)(FORM, { createdAt: new Date() })).rejects.toBeInstanceOf(
+        DependencyError,
+      );
+    });
   });
 });
 

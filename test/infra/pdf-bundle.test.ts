@@ -1,16 +1,19 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
 import { BUNDLE_OPTIONS, findCjkFontSource, pdfAssetCommands } from '../../infra/bundling.js';
+import { entryOf } from '../../infra/catalog.js';
 
 /**
- * pdfkit loads its standard fonts at run time relative to its own package and fontkit carries a 480 KB
- * Brotli decoder: a bundle needs the asset files next to it (pdfAssetCommands) and the Brotli alias.
- * This renders the application form from inside such a bundle, in a separate Node process, and reads the
- * PDF back with pdftotext.
+ * The documents function is the one function that renders PDFs. pdfkit loads its standard fonts at run
+ * time relative to its own package and fontkit carries a 480 KB Brotli decoder: its bundle needs the
+ * asset files next to it (pdfAssetCommands) and the Brotli alias. This bundles the real entry
+ * (functions/documents/index.ts) as the CDK construct does, invokes its handler in a separate Node process
+ * with the request the station sends, and reads the PDF back with pdftotext. The station and portal
+ * bundles must carry none of it.
  */
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -21,14 +24,13 @@ beforeAll(() => {
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-test('the application form renders from a Lambda-style bundle', async () => {
-  const font = findCjkFontSource(existsSync);
-  expect(font).toBeDefined();
-  const result = await esbuild.build({
+const bundle = (entry: string, outfile: string, write = true) =>
+  esbuild.build({
     absWorkingDir: ROOT,
-    entryPoints: ['test/infra/fixtures/render-form.ts'],
+    entryPoints: [entry],
     bundle: true,
-    outfile: join(dir, 'index.mjs'),
+    outfile,
+    write,
     metafile: true,
     platform: BUNDLE_OPTIONS.platform,
     target: BUNDLE_OPTIONS.target,
@@ -41,6 +43,46 @@ test('the application form renders from a Lambda-style bundle', async () => {
     alias: BUNDLE_OPTIONS.alias,
     logLevel: 'silent',
   });
+
+const FORM = {
+  applicationId: 'app_01JD8Z4Q0000000000000000',
+  stationId: 'TPE01',
+  officerId: 'officer-7',
+  applicationDate: '2026-11-23',
+  name: '陳大文 CHEN, Da-Wen',
+  arcMasked: '******5678',
+  subscriberCode: 'K7m2Qx9P',
+  fee: {
+    currency: 'TWD',
+    items: [
+      { code: 'card', label: 'IC card', amount: 250 },
+      { code: 'postage', label: 'Registered postage', amount: 28 },
+    ],
+    total: 278,
+  },
+  paymentDeadline: '2026-12-08T15:59:59.000Z',
+  portalUrl: 'https://portal.example.org',
+};
+
+/** Runs the bundled handler on each event in a fresh Node process (outside the repository). */
+const invokeBundle = (events: unknown[]): { stderr: string; status: number | null; results: unknown[] } => {
+  const script = `import { handler } from ${JSON.stringify(join(dir, 'index.mjs'))};
+    const results = [];
+    for (const e of ${JSON.stringify(events)}) results.push(await handler(e));
+    process.stdout.write(JSON.stringify(results));`;
+  // Run from elsewhere, so nothing resolves from the repository's node_modules by accident.
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+    cwd: tmpdir(),
+    encoding: 'utf8',
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  return { stderr: r.stderr, status: r.status, results: r.status === 0 ? JSON.parse(r.stdout) : [] };
+};
+
+test('the documents function renders the application form from its Lambda bundle', async () => {
+  const font = findCjkFontSource(existsSync);
+  expect(font).toBeDefined();
+  const result = await bundle(entryOf.internal('documents'), join(dir, 'index.mjs'));
   const inputs = Object.keys(result.metafile.inputs);
   expect(inputs.some((i) => i.includes('node_modules/pdfkit/'))).toBe(true);
   expect(inputs.some((i) => i.includes('node_modules/brotli/'))).toBe(false);
@@ -50,26 +92,46 @@ test('the application form renders from a Lambda-style bundle', async () => {
     expect([command, r.status, r.stderr]).toEqual([command, 0, '']);
   }
 
-  const script = `import { render } from ${JSON.stringify(join(dir, 'index.mjs'))};
-    import { writeFileSync } from 'node:fs';
-    const pdf = await render({
-      applicationId: 'app_01JD8Z4Q0000000000000000', stationId: 'TPE01', officerId: 'officer-7',
-      applicationDate: '2026-11-23', name: '陳大文 CHEN, Da-Wen', arcMasked: '******5678', subscriberCode: 'K7m2Qx9P',
-      fee: { currency: 'TWD', items: [{ code: 'card', label: 'IC card', amount: 250 }, { code: 'postage', label: 'Registered postage', amount: 28 }], total: 278 },
-      paymentDeadline: '2026-12-08T15:59:59.000Z', portalUrl: 'https://portal.example.org',
-    });
-    writeFileSync(${JSON.stringify(join(dir, 'form.pdf'))}, pdf);`;
-  // Run from elsewhere, so nothing resolves from the repository's node_modules by accident.
-  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
-    cwd: tmpdir(),
-    encoding: 'utf8',
+  const { stderr, status, results } = invokeBundle([
+    { op: 'renderApplicationForm', form: FORM, createdAt: '2026-11-23T05:00:00.000Z' },
+    { op: 'renderApplicationForm', form: { ...FORM, subscriberCode: 7 }, createdAt: '2026-11-23T05:00:00Z' },
+    { op: 'shred' },
+  ]);
+  expect(stderr).toBe('');
+  expect(status).toBe(0);
+  const [ok, badField, badOp] = results as {
+    ok: boolean;
+    value?: { pdfBase64: string };
+    error?: { name: string; message: string };
+  }[];
+
+  // A wrong request is answered with the field named and no value echoed (the form holds the code).
+  expect(badField).toEqual({
+    ok: false,
+    error: { name: 'ValidationError', message: 'form.subscriberCode: must be a non-empty string' },
   });
-  expect(r.stderr).toBe('');
-  expect(r.status).toBe(0);
+  expect(badOp?.ok).toBe(false);
+  expect(badOp?.error?.name).toBe('ValidationError');
+
+  expect(ok?.ok).toBe(true);
+  const pdf = Buffer.from(ok!.value!.pdfBase64, 'base64');
+  expect(pdf.subarray(0, 5).toString('latin1')).toBe('%PDF-');
+  // A synchronous invocation answers at most 6 MB; the form with its font subset is far below.
+  expect(ok!.value!.pdfBase64.length).toBeLessThan(1024 * 1024);
+  writeFileSync(join(dir, 'form.pdf'), pdf);
   const text = spawnSync('pdftotext', ['-layout', '-enc', 'UTF-8', join(dir, 'form.pdf'), '-'], {
     encoding: 'utf8',
   });
   expect(text.stdout).toContain('K7m2Qx9P');
   expect(text.stdout).toContain('陳大文 CHEN, Da-Wen');
   expect(text.stdout).toContain('用戶代碼 Subscriber code');
+  const info = spawnSync('pdfinfo', ['-isodates', join(dir, 'form.pdf')], { encoding: 'utf8' });
+  expect(info.stdout).toMatch(/CreationDate:\s+2026-11-23T05:00:00/);
 }, 60_000);
+
+test.each(['station', 'portal'] as const)('the %s bundle carries no PDF renderer', async (fn) => {
+  const result = await bundle(entryOf.api(fn), join(dir, fn, 'index.mjs'), false);
+  const inputs = Object.keys(result.metafile.inputs);
+  expect(inputs.filter((i) => /node_modules\/(pdfkit|fontkit|brotli)\//.test(i))).toEqual([]);
+  expect(inputs.filter((i) => i.includes('shared/documents/'))).toEqual([]);
+});

@@ -132,15 +132,25 @@ test('every function bundle loads as an ES module (nothing runs at import, no mi
   expect(JSON.parse(r.stdout)).toEqual([]);
 });
 
-test('the station bundle carries what the PDF form needs at run time', () => {
-  const station = readdirSync(outdir)
+test('the documents bundle, and no other, carries what the PDF form needs at run time', () => {
+  const template = JSON.parse(readFileSync(join(outdir, 'Acdc-Api.template.json'), 'utf8')) as {
+    Resources: Record<string, { Type: string; Properties: { Code?: { S3Key?: string } } }>;
+  };
+  const fn = Object.entries(template.Resources).find(
+    ([id, r]) => r.Type === 'AWS::Lambda::Function' && id.startsWith('DocumentsFunction'),
+  );
+  expect(fn).toBeDefined();
+  const hash = /^([0-9a-f]{64})\.zip$/.exec(fn![1].Properties.Code?.S3Key ?? '')?.[1];
+  expect(hash).toBeDefined();
+  const documents = join(outdir, `asset.${hash}`);
+  const withFonts = readdirSync(outdir)
     .map((d) => join(outdir, d))
-    .find((d) => existsSync(join(d, PDF_ASSET.standardFontsDir)));
-  expect(station).toBeDefined();
-  const pkg = JSON.parse(readFileSync(join(station!, 'package.json'), 'utf8')) as {
+    .filter((d) => existsSync(join(d, PDF_ASSET.standardFontsDir)));
+  expect(withFonts).toEqual([documents]);
+  const pkg = JSON.parse(readFileSync(join(documents, 'package.json'), 'utf8')) as {
     imports: Record<string, string>;
   };
   expect(pkg.imports['#standard-fonts/*']).toBe(`./${PDF_ASSET.standardFontsDir}/*.cjs`);
-  expect(existsSync(join(station!, PDF_ASSET.standardFontsDir, 'Helvetica.cjs'))).toBe(true);
-  expect(existsSync(join(station!, PDF_ASSET.cjkFont))).toBe(findCjkFontSource(existsSync) !== undefined);
+  expect(existsSync(join(documents, PDF_ASSET.standardFontsDir, 'Helvetica.cjs'))).toBe(true);
+  expect(existsSync(join(documents, PDF_ASSET.cjkFont))).toBe(findCjkFontSource(existsSync) !== undefined);
 });

@@ -188,6 +188,50 @@ describe('least privilege', () => {
     expect(JOB_FUNCTIONS.crl.caSign).toBe('crls');
   });
 
+  test('only the station function may invoke the documents function, which holds no table, key or secret', () => {
+    const template = t(acdc.api);
+    const documents = acdc.api.documents;
+    expect(documents).toBeDefined();
+    const docId = logicalIdOf(documents!, template, 'AWS::Lambda::Function');
+    const policies = resourcesOf(template, 'AWS::IAM::Policy');
+    const invokers: string[] = [];
+    for (const [stack, tpl] of all) {
+      for (const { where, s } of statementsOf(tpl)) {
+        if (!asArray(s.Action).includes('lambda:InvokeFunction')) continue;
+        if (!flat(s.Resource).includes(docId)) continue;
+        expect(stack).toBe(acdc.api.stackName);
+        invokers.push(...asArray(propsOf(policies[where]!).Roles).map(flat));
+      }
+    }
+    const stationRole = logicalIdOf(acdc.api.functions.get('station')!.role!, template, 'AWS::IAM::Role');
+    expect(invokers).toEqual([flat({ Ref: stationRole })]);
+    const station = propsOf(
+      resourcesOf(template, 'AWS::Lambda::Function')[
+        logicalIdOf(acdc.api.functions.get('station')!, template, 'AWS::Lambda::Function')
+      ]!,
+    );
+    expect(flat((station.Environment as { Variables: Json }).Variables.DOCUMENTS_FUNCTION_ARN)).toContain(
+      docId,
+    );
+    const fn = propsOf(resourcesOf(template, 'AWS::Lambda::Function')[docId]!);
+    expect(Object.keys((fn.Environment as { Variables: Json }).Variables).sort()).toEqual(
+      ['NODE_OPTIONS', 'POWERTOOLS_METRICS_NAMESPACE', 'POWERTOOLS_SERVICE_NAME', 'STAGE'].sort(),
+    );
+    const docRole = logicalIdOf(documents!.role!, template, 'AWS::IAM::Role');
+    const own = statementsOf(template).filter(
+      ({ where }) =>
+        where === docRole || flat(propsOf(policies[where] ?? {}).Roles) === flat([{ Ref: docRole }]),
+    );
+    expect(own.flatMap(({ s }) => asArray(s.Action)).sort()).toEqual(
+      [
+        'logs:CreateLogStream',
+        'logs:PutLogEvents',
+        'xray:PutTelemetryRecords',
+        'xray:PutTraceSegments',
+      ].sort(),
+    );
+  });
+
   test('each API function may be invoked by the API only for the routes of its own area', () => {
     const perms = resourcesOf(t(acdc.api), 'AWS::Lambda::Permission');
     for (const [area, fn] of acdc.api.functions) {
@@ -418,7 +462,7 @@ test('docs/deploy.md lists every function of the deployment in its least-privile
   const functions = [
     ...acdc.api.functions.values(),
     ...acdc.workflow.tasks.values(),
-    ...[acdc.workflow.sweeper, acdc.workflow.crlJob].filter((f) => f !== undefined),
+    ...[acdc.workflow.sweeper, acdc.workflow.crlJob, acdc.api.documents].filter((f) => f !== undefined),
   ];
   expect(functions.length).toBeGreaterThan(20);
   for (const f of functions)

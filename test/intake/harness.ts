@@ -6,6 +6,7 @@ import { createMemoryRepository } from '../../shared/adapters/memory/repository.
 import { createEcpayGateway } from '../../shared/adapters/payment/ecpay.js';
 import { createTestSecretKeys } from '../../shared/adapters/secrets/local.js';
 import { createAuditLog } from '../../shared/audit.js';
+import { renderApplicationForm } from '../../shared/documents/application-form.js';
 import type { Application, AuditRecord } from '../../shared/domain/model.js';
 import { AdjustableClock } from '../../shared/ports/clock.js';
 import type { Workflow } from '../../shared/ports/workflow.js';
@@ -87,6 +88,7 @@ export const createHarness = async (opts: { scryptLog2N?: number } = {}) => {
     workflow,
     portalUrl,
     scryptLog2N: opts.scryptLog2N ?? 10,
+    renderForm: renderApplicationForm,
   });
   const portal = createPortalUseCases({
     repo,

@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import type { Application, Card } from '../../shared/domain/model.js';
 import { SUBSCRIBER_CODE_ALPHABET, verifySubscriberCode } from '../../shared/domain/subscriber-code.js';
 import { ConflictError, GoneError, NotFoundError, ValidationError } from '../../shared/errors.js';
-import { arcKeyOf } from '../../shared/usecases/station.js';
+import { arcKeyOf } from '../../shared/lookup-keys.js';
 import { readOutbox, templateOf } from '../mail/fixtures.js';
 import { createHarness, HOLDER, OFFICER } from './harness.js';
 

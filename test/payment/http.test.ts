@@ -22,6 +22,7 @@ import {
 } from '../../shared/adapters/payment/sandbox.js';
 import { createTestSecretKeys } from '../../shared/adapters/secrets/local.js';
 import { createAuditLog } from '../../shared/audit.js';
+import { renderApplicationForm } from '../../shared/documents/application-form.js';
 import { createLogger } from '../../shared/logger.js';
 import { AdjustableClock } from '../../shared/ports/clock.js';
 import type { Workflow } from '../../shared/ports/workflow.js';
@@ -102,6 +103,7 @@ describe('counter → login → payment through HTTP, paid at the local sandbox 
       workflow,
       portalUrl,
       scryptLog2N: 10,
+      renderForm: renderApplicationForm,
     });
     const portal = createPortalUseCases({
       repo,
