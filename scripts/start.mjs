@@ -20,16 +20,35 @@ const run = (cmd, args) => {
 };
 const has = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
 
-// 1. System packages: SoftHSM (the CA's HSM and the cards), OpenSC (pkcs11-tool), OpenSSL.
-const needed = { 'softhsm2-util': 'softhsm2', 'pkcs11-tool': 'opensc', openssl: 'openssl' };
-const missing = [...new Set(Object.entries(needed).filter(([c]) => !has(c)).map(([, p]) => p))];
-if (!existsSync('/usr/lib/softhsm/libsofthsm2.so') && !missing.includes('softhsm2')) missing.push('softhsm2');
+// 1. System packages: SoftHSM (the CA's HSM and the cards), OpenSC (pkcs11-tool), OpenSSL, and the fonts
+//    the application form (CJK) and the card face need.
+const packages = [
+  'softhsm2',
+  'opensc',
+  'openssl',
+  'fonts-droid-fallback',
+  'fonts-dejavu-core',
+  'fonts-noto-cjk',
+];
+const installed = (p) =>
+  spawnSync('dpkg-query', ['-W', '-f=${Status}', p], { encoding: 'utf8' }).stdout?.includes(
+    'install ok installed',
+  );
+const missing = has('dpkg-query')
+  ? packages.filter((p) => !installed(p))
+  : [
+      ...(has('softhsm2-util') ? [] : ['softhsm2']),
+      ...(has('pkcs11-tool') ? [] : ['opensc']),
+      ...(has('openssl') ? [] : ['openssl']),
+    ];
 if (missing.length > 0) {
   if (process.getuid?.() === 0 && has('apt-get')) {
     run('apt-get', ['update', '-qq']);
     run('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...missing]);
   } else {
-    console.error(`Missing system packages: ${missing.join(' ')}\nInstall them with: sudo apt-get install -y ${missing.join(' ')}`);
+    console.error(
+      `Missing system packages: ${missing.join(' ')}\nInstall them with: sudo apt-get install -y ${missing.join(' ')}`,
+    );
     process.exit(1);
   }
 }
