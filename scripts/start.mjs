@@ -30,6 +30,7 @@ const packages = [
   'fonts-dejavu-core',
   'fonts-noto-cjk',
 ];
+// biome-ignore lint/suspicious/noTemplateCurlyInString: dpkg-query's own format syntax, not a JS template
 const installed = (p) =>
   spawnSync('dpkg-query', ['-W', '-f=${Status}', p], { encoding: 'utf8' }).stdout?.includes(
     'install ok installed',
