@@ -1,3 +1,4 @@
+import { REVOCATION_INDEX_ATTRIBUTES } from '../../shared/adapters/dynamodb/keys.js';
 import type { Application, ApplicationTombstone, AuditRecord, CardJob } from '../../shared/domain/model.js';
 import { VersionConflictError } from '../../shared/errors.js';
 import { AdjustableClock } from '../../shared/ports/clock.js';
@@ -298,10 +299,13 @@ export const describeRepositoryContract = (name: string, factory: RepositoryFact
           status: 'revoked',
           revokedAt: T0,
           revocationReason: 'keyCompromise',
-          version: 1,
+          issuer: 'issuing-ca-1',
         });
+        expect(list.find((c) => c.serialNumber === 'h1')).toMatchObject({ status: 'hold', holdAt: T0 });
+        // The narrow projection of the revocation index: no DER, no TBS hash, nothing the CRL needs not.
         expect(r1.der).toBeUndefined();
         expect(r1.tbsSha256).toBeUndefined();
+        expect(Object.keys(r1).filter((k) => !REVOCATION_INDEX_ATTRIBUTES.includes(k))).toEqual([]);
         // Resumption takes a held certificate off the list; time takes expired ones off.
         const h1 = (await repo.certificates.get('h1'))!;
         await repo.certificates.save({ ...h1, status: 'good' });

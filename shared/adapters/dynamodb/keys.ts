@@ -173,27 +173,22 @@ export const KEY_ATTRIBUTES: readonly string[] = [
   'ttl',
 ];
 
-/** The certificate fields a CRL / OCSP responder needs, projected into the revocation index. */
+/**
+ * The certificate fields projected into the revocation index (GSI5), which the CRL is built from
+ * (shared/ca/crl.ts `crlEntryOf`): the serial, the status, when and why it was revoked or put on hold,
+ * and the issuer and notAfter it is filed under. Nothing else: the CRL job reads the whole index
+ * (100k+ entries), and DynamoDB allows at most 20 INCLUDE attributes per index and 100 over all indexes
+ * of a table (test/data/table-definition.test.ts holds the table to that). The OCSP responder reads the
+ * certificate item itself, not this index. The store needs nothing more: the index's partition holds
+ * certificates only, and its sort key (`<notAfter>#<serial>`, projected with every index) filters out
+ * expired ones.
+ */
 export const REVOCATION_INDEX_ATTRIBUTES: readonly string[] = [
   'serialNumber',
   'issuer',
-  'profile',
   'status',
-  'cardNumber',
-  'applicationId',
-  'subjectName',
-  'subjectSerial',
-  'emailKey',
-  'issuedMonth',
-  'notBefore',
   'notAfter',
-  'reservedAt',
-  'issuedAt',
   'revokedAt',
   'revocationReason',
   'holdAt',
-  'supersededBy',
-  'updatedAt',
-  'version',
-  'entity',
 ];
