@@ -23,7 +23,7 @@ import type {
   MailedResponse,
 } from '../contracts/card-station.js';
 import { applicationLifecycle, cardJobLifecycle, cardLifecycle, transition } from '../domain/lifecycle.js';
-import type { Actor, Application, Card, CardJob, CardKey, Versioned } from '../domain/model.js';
+import type { Actor, Application, Card, CardJob, CardKey } from '../domain/model.js';
 import {
   ConflictError,
   ForbiddenError,
@@ -36,6 +36,7 @@ import type { Clock } from '../ports/clock.js';
 import type { Repository } from '../ports/repository.js';
 import type { SecretKeys } from '../ports/secrets.js';
 import type { Workflow } from '../ports/workflow.js';
+import { updateVersioned } from './optimistic.js';
 
 /**
  * The cloud side of the card personalization bureau (routes /v1/card-station/*): blank stock enrollment
@@ -78,26 +79,7 @@ export interface CardStationUseCases {
 /** The Step Functions error name a failed card job resumes the waiting task with. */
 export const CARD_JOB_FAILED = 'CardJobFailed';
 
-const SAVE_ATTEMPTS = 6;
-
-/** Read-decide-write with optimistic concurrency; `decide` returns null when nothing needs to change. */
-const update = async <T extends Versioned>(
-  load: () => Promise<T | undefined>,
-  decide: (current: T) => T | null,
-  save: (next: T) => Promise<T>,
-): Promise<T | undefined> => {
-  for (let attempt = 1; ; attempt++) {
-    const current = await load();
-    if (!current) return undefined;
-    const next = decide(current);
-    if (!next) return current;
-    try {
-      return await save(next);
-    } catch (e) {
-      if (!(e instanceof VersionConflictError) || attempt >= SAVE_ATTEMPTS) throw e;
-    }
-  }
-};
+const update = updateVersioned;
 
 const isApplication = (r: unknown): r is Application => typeof r === 'object' && r !== null && 'arcKey' in r;
 

@@ -11,7 +11,6 @@ import type {
   CardJob,
   CertificateRecord,
   RevocationReason,
-  Versioned,
 } from '../domain/model.js';
 import {
   ConflictError,
@@ -27,6 +26,7 @@ import type { Clock } from '../ports/clock.js';
 import type { Mailer } from '../ports/mailer.js';
 import type { Repository } from '../ports/repository.js';
 import { maskArcLike } from '../redact.js';
+import { SAVE_ATTEMPTS, updateVersioned } from './optimistic.js';
 
 /**
  * The issuance workflow's tasks (statemachines/issuance.asl.json), as plain functions over the ports.
@@ -123,30 +123,7 @@ const getApplication = async (deps: IssuanceDeps, id: string): Promise<Applicati
   return rec;
 };
 
-const SAVE_ATTEMPTS = 6;
-
-/**
- * Read-decide-write with optimistic concurrency: `decide` gets the current record and returns the record
- * to save, or null when nothing needs to change. A lost race re-reads and decides again; after a few
- * losses the VersionConflictError goes to the state machine's Retry.
- */
-const update = async <T extends Versioned>(
-  load: () => Promise<T | undefined>,
-  decide: (current: T) => T | null,
-  save: (next: T) => Promise<T>,
-): Promise<T | undefined> => {
-  for (let attempt = 1; ; attempt++) {
-    const current = await load();
-    if (!current) return undefined;
-    const next = decide(current);
-    if (!next) return current;
-    try {
-      return await save(next);
-    } catch (e) {
-      if (!(e instanceof VersionConflictError) || attempt >= SAVE_ATTEMPTS) throw e;
-    }
-  }
-};
+const update = updateVersioned;
 
 const updateApplication = (
   deps: IssuanceDeps,
