@@ -109,6 +109,7 @@ export const commands = {
     const info = await card.info();
     ctx.io.print(`Card number   ${info.cardNumber}`);
     ctx.io.print(`Holder        ${info.holder ?? '(no certificate)'}`);
+    if (info.email) ctx.io.print(`E-mail        ${info.email}`);
     ctx.io.print(`Issuer        ${info.issuer ?? '(no certificate)'}`);
     if (info.notBefore && info.notAfter) ctx.io.print(`Valid         ${info.notBefore} – ${info.notAfter}`);
     const pin = info.terminated

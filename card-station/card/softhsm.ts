@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, X509Certificate } from 'node:crypto';
 import { join } from 'node:path';
 import {
   closeModules,
@@ -87,6 +87,18 @@ export const openSoftHsmCardReader = async (opts: SoftHsmCardReaderOptions): Pro
 };
 
 type Login = { kind: 'none' } | { kind: 'transport' } | { kind: 'so' } | { kind: 'user'; pin: string };
+
+/** The rfc822Name in a certificate's subjectAltName (the holder's e-mail), if any. */
+const emailOf = (der: Uint8Array): string | undefined => {
+  try {
+    return new X509Certificate(Buffer.from(der)).subjectAltName
+      ?.split(', ')
+      .find((name) => name.startsWith('email:'))
+      ?.slice('email:'.length);
+  } catch {
+    return undefined;
+  }
+};
 
 const hex = (b: Buffer | Uint8Array): string => Buffer.from(b).toString('hex');
 const idBuf = (id: string): Buffer => Buffer.from(id, 'hex');
@@ -631,13 +643,14 @@ class SoftHsmCard implements SmartCard {
             serialNumber: summary.serialNumber,
             sha256: summary.sha256,
             summary,
+            der: c.der,
           };
         });
         // Two for one key id only after an interrupted replacement: show the newer until it is repaired.
-        const sign = certificates
+        const newest = certificates
           .filter((c) => c.id === CARD_LAYOUT.signature.keyId)
-          .map((c) => c.summary)
-          .sort((a, b) => b.notBefore.localeCompare(a.notBefore))[0];
+          .sort((a, b) => b.summary.notBefore.localeCompare(a.summary.notBefore))[0];
+        const sign = newest?.summary;
         const info: CardInfo = {
           cardNumber: this.cardNumber,
           phase: state.phase,
@@ -648,13 +661,15 @@ class SoftHsmCard implements SmartCard {
             retriesLeft: state.pin.locked ? 0 : PIN_MAX_TRIES - state.pin.failures,
           },
           keys,
-          certificates: certificates.map(({ summary: _s, ...c }) => c),
+          certificates: certificates.map(({ summary: _s, der: _d, ...c }) => c),
         };
         if (sign) {
           if (sign.subjectCommonName !== undefined) info.holder = sign.subjectCommonName;
           if (sign.issuerCommonName !== undefined) info.issuer = sign.issuerCommonName;
           info.notBefore = sign.notBefore;
           info.notAfter = sign.notAfter;
+          const email = emailOf(newest.der);
+          if (email) info.email = email;
         }
         if (state.adminKey) info.adminKeyCheck = adminKeyCheckValue(Buffer.from(state.adminKey, 'base64'));
         return info;

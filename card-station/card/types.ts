@@ -62,6 +62,8 @@ export interface CardInfo {
   pin: PinStatus;
   keys: { role: KeyRole; keyId: string; algorithm: KeyAlgorithm }[];
   holder?: string;
+  /** The e-mail in the signature certificate (subjectAltName rfc822Name), if it carries one. */
+  email?: string;
   issuer?: string;
   notBefore?: string;
   notAfter?: string;

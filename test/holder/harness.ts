@@ -4,9 +4,12 @@ import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import type { CardReader, SmartCard } from '../../card-station/card/types.js';
 import { createApiHandler } from '../../functions/http/api.js';
 import { createOpsHandlers } from '../../functions/ops/handlers.js';
 import { opsRoutes } from '../../functions/ops/routes.js';
+import { createPortalHandlers } from '../../functions/portal/handlers.js';
+import { portalRoutes } from '../../functions/portal/routes.js';
 import { createSelfServiceHandlers } from '../../functions/portal/self-service-handlers.js';
 import { selfServiceRoutes } from '../../functions/portal/self-service-routes.js';
 import { createQueryHandlers } from '../../functions/query/handlers.js';
@@ -20,30 +23,36 @@ import { createMemoryRepository } from '../../shared/adapters/memory/repository.
 import { createTestSecretKeys } from '../../shared/adapters/secrets/local.js';
 import { createAuditLog } from '../../shared/audit.js';
 import { type CertificateAuthority, createCertificateAuthority } from '../../shared/ca/issuer.js';
+import { createOcspResponder, type OcspResponder } from '../../shared/ca/ocsp.js';
 import { pkiUrls } from '../../shared/ca/profiles.js';
+import { deriveCardAdminKey } from '../../shared/card/unblock.js';
+import { arcCheckDigit } from '../../shared/domain/arc.js';
 import type { Application, Card, CertificateRecord } from '../../shared/domain/model.js';
 import {
   hashSubscriberCode,
   newSubscriberCredential,
   sealInitialCode,
 } from '../../shared/domain/subscriber-code.js';
-import { AuthenticationError } from '../../shared/errors.js';
+import { AuthenticationError, DependencyError } from '../../shared/errors.js';
 import { createLogger } from '../../shared/logger.js';
 import type { AuditLog } from '../../shared/ports/audit.js';
 import { AdjustableClock } from '../../shared/ports/clock.js';
 import type { OutgoingMail } from '../../shared/ports/mailer.js';
+import type { PaymentGateway } from '../../shared/ports/payment.js';
 import type { Repository } from '../../shared/ports/repository.js';
 import type { SecretKeys } from '../../shared/ports/secrets.js';
 import { createHolderUseCases, type HolderUseCases } from '../../shared/usecases/holder.js';
 import { createOpsUseCases } from '../../shared/usecases/ops.js';
+import { createPortalUseCases } from '../../shared/usecases/portal.js';
 import { createQueryUseCases } from '../../shared/usecases/query.js';
 import { createCardStateUseCases } from '../../shared/usecases/revocation.js';
 import { buildHierarchy, SoftwareSigner, type TestHierarchy } from '../ca/helpers.js';
 
 /**
- * The holder, query, ops and station-revocation routes on the local server (the API Gateway stand-in),
- * over the memory repository, a test CA hierarchy (software signer, shared/ca/issuer.ts for real),
- * in-memory secret keys and a mailer that keeps what it sends.
+ * The holder (login and self-service), query, ops and station-revocation routes on the local server
+ * (the API Gateway stand-in), over the memory repository, a test CA hierarchy (software signer,
+ * shared/ca/issuer.ts for real) with its OCSP responder, in-memory secret keys and a mailer that keeps
+ * what it sends. Payment is not served (the gateway refuses).
  */
 
 const SCRYPT_LOG2N = 10;
@@ -83,6 +92,8 @@ export interface Harness {
   holder: HolderUseCases;
   mails: OutgoingMail[];
   issuer: LocalIssuer;
+  /** The issuing CA's OCSP responder (delegated responder certificate of the test hierarchy). */
+  ocsp: OcspResponder;
   arcKey: (arcNumber: string) => Promise<string>;
   emailKey: (email: string) => Promise<string>;
   officer: () => Promise<string>;
@@ -169,6 +180,34 @@ export const startHarness = async (opts: { queryBurst?: number } = {}): Promise<
     issuerName: (id) => (id === hierarchy.issuing.id ? hierarchy.issuing.subjectText : undefined),
   });
   const ops = createOpsUseCases({ cardState, auditStore: repo.audit, audit, clock });
+  const noPayments: PaymentGateway = {
+    name: 'none',
+    acknowledgement: '1|OK',
+    checkout: () => {
+      throw new DependencyError('this test harness takes no payments');
+    },
+    verifyCallback: () => {
+      throw new AuthenticationError('this test harness takes no payment callbacks');
+    },
+  };
+  const portal = createPortalUseCases({
+    repo,
+    audit,
+    clock,
+    secrets,
+    gateway: noPayments,
+    sessionMinutes: 15,
+    callbackUrl: 'http://127.0.0.1:8080/v1/payments/callback',
+    returnUrl: 'http://127.0.0.1:8080/portal/order',
+    scryptLog2N: SCRYPT_LOG2N,
+  });
+  const ocsp = createOcspResponder({
+    certificates: repo.certificates,
+    signer,
+    clock,
+    issuer: hierarchy.issuing,
+    responder: hierarchy.ocspResponder,
+  });
 
   const dir = await mkdtemp(join(tmpdir(), 'h7-'));
   const issuer = await openLocalIssuer(join(dir, 'issuer.json'));
@@ -186,15 +225,16 @@ export const startHarness = async (opts: { queryBurst?: number } = {}): Promise<
     }),
     ops: createApiHandler(opsRoutes, createOpsHandlers({ ops }), { logger }),
     station: createApiHandler(revocationRoutes, createRevocationHandlers({ cardState }), { logger }),
-    portal: createApiHandler(selfServiceRoutes, createSelfServiceHandlers({ holder }), {
-      logger,
-      authenticateHolder,
-    }),
+    portal: createApiHandler(
+      [...portalRoutes, ...selfServiceRoutes],
+      { ...createPortalHandlers({ portal }), ...createSelfServiceHandlers({ holder }) },
+      { logger, authenticateHolder },
+    ),
   };
   const { server, url } = await startLocalServer({
     host: '127.0.0.1',
     port: 0,
-    specs: [...queryRoutes, ...opsRoutes, ...revocationRoutes, ...selfServiceRoutes],
+    specs: [...queryRoutes, ...opsRoutes, ...revocationRoutes, ...portalRoutes, ...selfServiceRoutes],
     functions,
     verifyJwt: async (t) => (await issuer.verify(t)) as Record<string, unknown>,
     logger,
@@ -211,6 +251,7 @@ export const startHarness = async (opts: { queryBurst?: number } = {}): Promise<
     holder,
     mails,
     issuer,
+    ocsp,
     arcKey,
     emailKey,
     officer: () => issuer.issue('officer', 'officer-7', { stationId: 'TPE01' }),
@@ -349,4 +390,40 @@ export const call = async (
   });
   const text = await r.text();
   return { status: r.status, body: text ? JSON.parse(text) : undefined, headers: r.headers };
+};
+
+/** A valid ARC number (new format) unique to `n`, so a login finds exactly this holder's application. */
+export const uniqueArcNumber = (n: number): string => {
+  const first9 = `H9${String(n).padStart(7, '0')}`;
+  return `${first9}${arcCheckDigit(first9)}`;
+};
+
+/**
+ * A card as the card station leaves it, on an emulated card reader: keys generated on the card,
+ * certificates issued by the harness CA for those keys and written with the chain, the admin key K_card
+ * injected, issuer mode closed, PIN locked until activation; the server records say "mailed".
+ */
+export const emulatedCard = async (
+  h: Harness,
+  reader: CardReader,
+  over: { cardNumber: string; arcNumber?: string },
+): Promise<{ card: SmartCard; seeded: SeededCard }> => {
+  const card = await reader.initialize(over.cardNumber);
+  const keys = await card.generateKeyPairs('RSA-2048');
+  const spki = (k: { spki: Uint8Array }) => Buffer.from(k.spki).toString('base64');
+  const seeded = await seedIssuedCard(h, {
+    cardNumber: over.cardNumber,
+    ...(over.arcNumber ? { arcNumber: over.arcNumber } : {}),
+    keys: {
+      signature: { spki: spki(keys.signature), algorithm: 'RSA-2048', keyId: '01' },
+      encryption: { spki: spki(keys.encryption), algorithm: 'RSA-2048', keyId: '02' },
+    },
+  });
+  await card.writeCertificates({
+    signature: Buffer.from(seeded.signature.der!, 'base64'),
+    encryption: Buffer.from(seeded.encryption.der!, 'base64'),
+    chain: [h.hierarchy.issuing.certificate, h.hierarchy.root.certificate],
+  });
+  await card.closePersonalization(await deriveCardAdminKey(h.secrets, over.cardNumber));
+  return { card, seeded };
 };
