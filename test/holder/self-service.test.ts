@@ -491,6 +491,105 @@ describe('e-mail change: certificates re-issued on the same card', () => {
     expect(emailIn(r.body.signature.der)).toBe('email:second@example.org');
   });
 
+  it('a crash in the CA after the new pair is stored, before the old one is revoked: the retry finishes the same re-issue', async () => {
+    const s = await seedIssuedCard(h, { cardStatus: 'active' });
+    const realSave = h.repo.certificates.save;
+    let failed = false;
+    h.repo.certificates.save = async (c) => {
+      if (!failed && c.status === 'revoked' && c.revocationReason === 'superseded') {
+        failed = true;
+        throw new DependencyError('database unavailable');
+      }
+      return realSave(c);
+    };
+    try {
+      expect((await changeEmail(s, 'mid@example.org')).status).toBe(503);
+    } finally {
+      h.repo.certificates.save = realSave;
+    }
+    // Never without a valid pair: the new one is stored, the old one still good, the card record unchanged.
+    const torn = await h.repo.certificates.listByCard(s.card.cardNumber);
+    expect(torn.filter((c) => c.status === 'good')).toHaveLength(4);
+    expect((await h.repo.cards.get(s.card.cardNumber))?.certificateSerials?.signature).toBe(
+      s.signature.serialNumber,
+    );
+    h.clock.advance(61_000); // the crashed request's hold on the card expires
+    const r = await changeEmail(s, 'mid@example.org');
+    expect(r.status).toBe(200);
+    expect(r.body.changed).toBe(true);
+    const all = await h.repo.certificates.listByCard(s.card.cardNumber);
+    expect(all).toHaveLength(4); // the retry got the pair the first try issued, not a third one
+    expect(
+      all
+        .filter((c) => c.status === 'good')
+        .map((c) => c.serialNumber)
+        .sort(),
+    ).toEqual([r.body.signature.serialNumber, r.body.encryption.serialNumber].sort());
+    for (const which of ['signature', 'encryption'] as const) {
+      expect(await h.repo.certificates.get(s[which].serialNumber)).toMatchObject({
+        status: 'revoked',
+        revocationReason: 'superseded',
+        supersededBy: r.body[which].serialNumber,
+      });
+    }
+    // The card's first issuance is left alone: its claim still names the original pair.
+    const claim = await h.repo.docs.get<{ serials: Record<string, string> }>(
+      `certificate-claim/${s.application.id}/${s.card.cardNumber}`,
+    );
+    expect(claim?.serials).toEqual({
+      'holder-signature': s.signature.serialNumber,
+      'holder-encryption': s.encryption.serialNumber,
+    });
+  });
+
+  it('back to the original e-mail after an interrupted change: a fresh pair, everything else superseded', async () => {
+    const s = await seedIssuedCard(h, { cardStatus: 'active' });
+    const realSave = h.repo.cards.save;
+    let failed = false;
+    h.repo.cards.save = async (c) => {
+      if (!failed) {
+        failed = true;
+        throw new DependencyError('database unavailable');
+      }
+      return realSave(c);
+    };
+    try {
+      expect((await changeEmail(s, 'never@example.org')).status).toBe(503);
+    } finally {
+      h.repo.cards.save = realSave;
+    }
+    h.clock.advance(61_000);
+    // The card record's pair carries the original e-mail but was superseded: it is not "already done".
+    const r = await changeEmail(s, HOLDER.email);
+    expect(r.status).toBe(200);
+    expect(r.body.changed).toBe(true);
+    expect(emailIn(r.body.signature.der)).toBe(`email:${HOLDER.email}`);
+    const all = await h.repo.certificates.listByCard(s.card.cardNumber);
+    expect(all).toHaveLength(6);
+    expect(
+      all
+        .filter((c) => c.status === 'good')
+        .map((c) => c.serialNumber)
+        .sort(),
+    ).toEqual([r.body.signature.serialNumber, r.body.encryption.serialNumber].sort());
+    expect(r.body.superseded).toHaveLength(4);
+    for (const c of all.filter((c) => c.status !== 'good')) {
+      expect(c).toMatchObject({ status: 'revoked', revocationReason: 'superseded' });
+    }
+  });
+
+  it('a card whose certificates were revoked (the card record lagging) is not re-issued', async () => {
+    const s = await seedIssuedCard(h, { cardStatus: 'active' });
+    // A station revocation that stopped after the CA step: revoked (even with reason superseded), no successor.
+    const officer = { type: 'officer' as const, id: 'officer-7', stationId: 'TPE01' };
+    await h.ca.revoke(s.signature.serialNumber, 'superseded', officer);
+    await h.ca.revoke(s.encryption.serialNumber, 'superseded', officer);
+    const r = await changeEmail(s, 'revived@example.org');
+    expect(r.status).toBe(409);
+    expect(r.body.error.rule).toBe('certificate.not_good');
+    expect(await h.repo.certificates.listByCard(s.card.cardNumber)).toHaveLength(2);
+  });
+
   it('needs an active card (409) and the right code (401)', async () => {
     const mailed = await seedIssuedCard(h);
     const m = await changeEmail(mailed, 'x@example.org');
