@@ -10,7 +10,14 @@ import { closeModules, softhsmConfig } from '../../shared/adapters/pkcs11/module
 import { deriveCardAdminKey } from '../../shared/card/unblock.js';
 import type { Application } from '../../shared/domain/model.js';
 import { setNativeEnv } from '../card-station/softhsm-env.js';
-import { type Harness, type SeededCard, seedIssuedCard, startHarness } from '../holder/harness.js';
+import {
+  emulatedCard,
+  type Harness,
+  type SeededCard,
+  seedIssuedCard,
+  startHarness,
+  uniqueArcNumber,
+} from '../holder/harness.js';
 
 const MODULE = '/usr/lib/softhsm/libsofthsm2.so';
 
@@ -280,6 +287,138 @@ describe('card client (emulated SoftHSM cards, the portal API on the local serve
     });
     expect(offline.passed).toBe(true);
     expect(offline.steps.at(-1)?.detail).toMatch(/^skipped/);
+  });
+
+  it('change-email: re-issued online and written to the card with the PIN; info shows the new e-mail', async () => {
+    const { card, seeded } = await activated();
+    const { ctx, io } = ctxWith([seeded.code, PIN]);
+    const r = await commands.changeEmail(ctx, { card: card.cardNumber, email: 'new.mail@example.org' });
+    expect(io.asked).toEqual(['Subscriber code (用戶代碼):', 'PIN:']);
+    expect(r).toMatchObject({ changed: true, written: true });
+    expect(io.output.join('\n')).toContain('新憑證已寫入卡片');
+    const onCard = await card.readCertificates();
+    expect(onCard.find((o) => o.id === '01')?.der).toEqual(
+      new Uint8Array(Buffer.from((await h.repo.certificates.get(r.signature))!.der!, 'base64')),
+    );
+    expect(onCard.find((o) => o.id === '02')?.der).toEqual(
+      new Uint8Array(Buffer.from((await h.repo.certificates.get(r.encryption))!.der!, 'base64')),
+    );
+    const shown = ctxWith();
+    expect((await commands.info(shown.ctx, { card: card.cardNumber })).email).toBe('new.mail@example.org');
+    expect(shown.io.output.join('\n')).toContain('new.mail@example.org');
+    for (const old of [seeded.signature, seeded.encryption]) {
+      expect(await h.repo.certificates.get(old.serialNumber)).toMatchObject({
+        status: 'revoked',
+        revocationReason: 'superseded',
+      });
+    }
+  });
+
+  it('change-email with a wrong PIN: re-issued online, the card counts the try and keeps its certificates; again writes without re-issuing', async () => {
+    const { card, seeded } = await activated();
+    const before = await card.readCertificates();
+    const e = await commands
+      .changeEmail(ctxWith().ctx, {
+        card: card.cardNumber,
+        email: 'pin@example.org',
+        code: seeded.code,
+        pin: 'wrong-pn',
+      })
+      .catch((x: unknown) => x);
+    expect(explain(e)).toContain('CKR_PIN_INCORRECT');
+    expect((await card.info()).pin.retriesLeft).toBe(2);
+    expect(await card.readCertificates()).toEqual(before);
+    const issued = await h.repo.cards.get(card.cardNumber);
+    expect(issued?.certificateSerials?.signature).not.toBe(seeded.signature.serialNumber);
+
+    const again = await commands.changeEmail(ctxWith().ctx, {
+      card: card.cardNumber,
+      email: 'pin@example.org',
+      code: seeded.code,
+      pin: PIN,
+    });
+    expect(again).toMatchObject({
+      changed: false,
+      written: true,
+      signature: issued?.certificateSerials?.signature,
+    });
+    expect((await card.info()).pin.retriesLeft).toBe(3);
+    expect(await h.repo.certificates.listByCard(card.cardNumber)).toHaveLength(4);
+  });
+
+  it('update-certificates: after a change made on the portal, logs in and writes the current pair', async () => {
+    const arcNumber = uniqueArcNumber(900 + n);
+    const cardNumber = `CC${String(71_000_000_000_000 + ++n).padStart(14, '0')}`;
+    const { card, seeded } = await emulatedCard(h, reader, { cardNumber, arcNumber });
+    await commands.activate(ctxWith().ctx, { card: cardNumber, code: seeded.code, newPin: PIN });
+    // The e-mail changed through the portal (no card in a reader there).
+    const changed = await createPortalClient(h.url).changeEmail(cardNumber, {
+      subscriberCode: seeded.code,
+      email: 'web@example.org',
+    });
+    expect(changed.changed).toBe(true);
+    const r = await commands.updateCertificates(ctxWith().ctx, {
+      card: cardNumber,
+      arc: arcNumber,
+      code: seeded.code,
+      pin: PIN,
+    });
+    expect(r).toMatchObject({ written: true, signature: changed.signature.serialNumber });
+    expect((await card.info()).email).toBe('web@example.org');
+  });
+
+  it('refuses what a portal sends for another card, or with serials that do not match, before the PIN is asked', async () => {
+    const { card, seeded } = await activated();
+    const other = await activated();
+    const real = createPortalClient(h.url);
+    const swapped: PortalClient = {
+      ...real,
+      changeEmail: async (_n, body) =>
+        real.changeEmail(other.card.cardNumber, { ...body, subscriberCode: other.seeded.code }),
+    };
+    await expect(
+      commands.changeEmail(ctxWith([], swapped).ctx, {
+        card: card.cardNumber,
+        email: 'x@example.org',
+        code: seeded.code,
+      }),
+    ).rejects.toThrow(/answered for card .* refused/);
+    const relabelled: PortalClient = {
+      ...real,
+      changeEmail: async (n, body) => {
+        const a = await real.changeEmail(n, body);
+        return { ...a, signature: { ...a.signature, serialNumber: a.encryption.serialNumber } };
+      },
+    };
+    await expect(
+      commands.changeEmail(ctxWith([], relabelled).ctx, {
+        card: card.cardNumber,
+        email: 'y@example.org',
+        code: seeded.code,
+      }),
+    ).rejects.toThrow(/does not carry serial/);
+    // Certificates for another card's keys: the card refuses them before the PIN is presented.
+    const foreign: PortalClient = {
+      ...real,
+      changeEmail: async (n, body) => {
+        const a = await real.changeEmail(n, body);
+        const theirs = await real.changeEmail(other.card.cardNumber, {
+          subscriberCode: other.seeded.code,
+          email: 'z@example.org',
+        });
+        return { ...a, signature: theirs.signature };
+      },
+    };
+    const e = await commands
+      .changeEmail(ctxWith([], foreign).ctx, {
+        card: card.cardNumber,
+        email: 'z@example.org',
+        code: seeded.code,
+        pin: 'wrong-pn',
+      })
+      .catch((x: unknown) => x);
+    expect(isCardError(e, 'certificate_mismatch')).toBe(true);
+    expect((await card.info()).pin.retriesLeft).toBe(3);
   });
 
   it('says which card when several are present, and when none is asked for that is absent', async () => {
