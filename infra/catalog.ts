@@ -30,6 +30,8 @@ export interface FunctionNeeds {
   workflow?: { start?: boolean; respond?: boolean };
   /** Object keys of the PKI repository bucket this function publishes (PutObject on exactly those). */
   pkiBucket?: readonly string[];
+  /** Object keys of the PKI repository bucket this function reads (GetObject on exactly those). */
+  pkiBucketRead?: readonly string[];
   /** Reads the payment gateway merchant credentials. */
   paymentGateway?: boolean;
   /**
@@ -111,6 +113,8 @@ export const API_FUNCTIONS: Record<ApiFunction, FunctionNeeds> = {
     table: 'read',
     ocspSign: true,
     crl: true,
+    // Serves GET /pki/crl/issuing-ca.crl: the CRL job's object (the table holds only its digest).
+    pkiBucketRead: ['pki/crl/issuing-ca.crl'],
     memorySize: 1024,
   },
 };

@@ -27,6 +27,13 @@ export const ConfigSchema = z.object({
   /** Local demo: multiply the speed of the local clock's passage (never changes a rule). */
   LOCAL_CLOCK_OFFSET_MS: z.coerce.number().int().default(0),
   PKCS11_MODULE: z.string().default('/usr/lib/softhsm/libsofthsm2.so'),
+  /**
+   * Local stack: the public query's per-IP token bucket (functions/query/rate-limit.ts), requests per
+   * second refilled and burst capacity. Raised only by the benchmark (npm run bench), which measures the
+   * route rather than the limiter.
+   */
+  QUERY_RATE_LIMIT_PER_SECOND: z.coerce.number().positive().max(1_000_000).default(10),
+  QUERY_RATE_LIMIT_BURST: int(60, 1, 10_000_000),
   POWERTOOLS_DEV: bool.optional(),
 
   // AWS only: set per function by the CDK function construct (infra/constructs/function.ts) and read by

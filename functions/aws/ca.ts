@@ -1,5 +1,5 @@
 import { type CaDescriptor, describeCa } from '../../shared/ca/certificate.js';
-import { type CrlPublisher, createCrlPublisher, type PublishedCrl } from '../../shared/ca/crl.js';
+import { type CrlInfo, type CrlPublisher, readPublishedCrl } from '../../shared/ca/crl.js';
 import {
   type CertificateAuthority,
   createCertificateAuthority,
@@ -9,6 +9,7 @@ import {
 import { AUTHORITY_IDS, type AuthorityId, type PkiMaterial } from '../../shared/ca/material.js';
 import type { Actor } from '../../shared/domain/model.js';
 import { DependencyError, ForbiddenError, InternalError } from '../../shared/errors.js';
+import type { CrlBlobStore } from '../../shared/ports/crl-blobs.js';
 import type { Repository } from '../../shared/ports/repository.js';
 import type { Signer, SignerKeyRef } from '../../shared/ports/signer.js';
 import { audit, caKeyRef, clock, config, emailKey, repository, required, signer } from './deps.js';
@@ -127,42 +128,81 @@ export interface CrlRequest {
   actor?: Actor;
 }
 
+/** What the CRL job answers: the CRL it published, without the bytes. */
+export interface CrlAnswer {
+  caId: string;
+  number: string;
+  thisUpdate: string;
+  nextUpdate: string;
+  entries: number;
+  size: number;
+  sha256: string;
+}
+
+export const crlAnswerOf = (crl: CrlInfo): CrlAnswer => ({
+  caId: crl.caId,
+  number: crl.number.toString(),
+  thisUpdate: crl.thisUpdate.toISOString(),
+  nextUpdate: crl.nextUpdate.toISOString(),
+  entries: crl.entries,
+  size: crl.size,
+  sha256: crl.sha256,
+});
+
 /**
- * The CRL publisher of a function that does not sign CRLs: it reads the stored CRL, and asks the CRL job
- * to sign a new one when a status changed (regenerate) or the stored one is close to its nextUpdate.
+ * The CRL publisher of a function that does not sign CRLs: it asks the CRL job to sign a new one when a
+ * status changed (regenerate) or the stored one is close to its nextUpdate. Only a function given the
+ * PKI repository (`blobs`: the pki function) reads CRL bytes; the others just ask for a fresh CRL.
  */
-export const remoteCrlPublisher = (m: PkiMaterial, who: string): CrlPublisher => {
-  const local = createCrlPublisher({
-    docs: repository().docs,
-    certificates: repository().certificates,
-    signer: refusingSigner(who),
-    clock,
-    ca: m.issuing,
-  });
-  const regenerate = async (actor?: Actor): Promise<PublishedCrl> => {
-    await invoke<unknown>(required('CRL_FUNCTION_ARN'), { op: 'regenerateCrl', ...(actor ? { actor } : {}) });
-    const latest = await local.latest();
-    if (!latest) throw new DependencyError('the CRL job answered, but no CRL is stored');
-    return latest;
+export const remoteCrlPublisher = (m: PkiMaterial, who: string, blobs?: () => CrlBlobStore): CrlPublisher => {
+  const latest = () => {
+    if (!blobs)
+      throw new InternalError(`the ${who} function does not read CRLs (the pki function serves them)`);
+    return readPublishedCrl(repository().docs, blobs(), m.issuing.id);
+  };
+  const regenerate = async (actor?: Actor): Promise<CrlInfo> => {
+    const a = await invoke<CrlAnswer>(required('CRL_FUNCTION_ARN'), {
+      op: 'regenerateCrl',
+      ...(actor ? { actor } : {}),
+    });
+    return {
+      caId: a.caId,
+      number: BigInt(a.number),
+      thisUpdate: new Date(a.thisUpdate),
+      nextUpdate: new Date(a.nextUpdate),
+      entries: a.entries,
+      size: a.size,
+      sha256: a.sha256,
+    };
   };
   return {
     regenerate,
-    latest: () => local.latest(),
+    latest,
     async current() {
-      const latest = await local.latest();
+      const stored = await latest();
       // Refresh once a quarter of the validity is left, as the local publisher does.
-      if (latest) {
-        const left = latest.nextUpdate.getTime() - clock.now().getTime();
-        const validity = latest.nextUpdate.getTime() - latest.thisUpdate.getTime();
-        if (left > validity / 4) return latest;
+      if (stored) {
+        const left = stored.nextUpdate.getTime() - clock.now().getTime();
+        const validity = stored.nextUpdate.getTime() - stored.thisUpdate.getTime();
+        if (left > validity / 4) return stored;
       }
-      return regenerate();
+      await regenerate();
+      const fresh = await latest();
+      if (!fresh) throw new DependencyError('the CRL job answered, but no CRL is published');
+      return fresh;
     },
   };
 };
 
 /** Functions that hold the lookup key pass it to the CA so e-mails can be stored for the public query. */
 const emailKeyIfGranted = () => (config().KMS_LOOKUP_KEY_ID ? { emailKey } : {});
+
+/** The CRL job publishes to the PKI repository; signing a CRL that goes nowhere would be a silent fault. */
+const crlSignerBlobs = (who: string, blobs?: () => CrlBlobStore): CrlBlobStore => {
+  if (!blobs)
+    throw new InternalError(`the ${who} function signs CRLs but was given no place to publish them`);
+  return blobs();
+};
 
 let caPromise: Promise<CertificateAuthority> | undefined;
 
@@ -172,7 +212,7 @@ let caPromise: Promise<CertificateAuthority> | undefined;
  */
 export const certificateAuthority = (
   who: string,
-  opts: { crlSigner?: boolean } = {},
+  opts: { crlSigner?: boolean; crlBlobs?: () => CrlBlobStore } = {},
 ): Promise<CertificateAuthority> => {
   caPromise ??= material()
     .then((m) => {
@@ -188,7 +228,9 @@ export const certificateAuthority = (
         ca: { ...m.issuing, key: sig.key },
         urls: m.urls,
         ...emailKeyIfGranted(),
-        ...(opts.crlSigner ? {} : { crl: remoteCrlPublisher(m, who) }),
+        ...(opts.crlSigner
+          ? { crlBlobs: crlSignerBlobs(who, opts.crlBlobs) }
+          : { crl: remoteCrlPublisher(m, who, opts.crlBlobs) }),
       });
     })
     .catch((e: unknown) => {

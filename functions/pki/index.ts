@@ -2,13 +2,15 @@ import { createPkiService } from '../../shared/ca/pki-service.js';
 import { InternalError } from '../../shared/errors.js';
 import { awsApiHandler } from '../aws/api.js';
 import { material, remoteCrlPublisher } from '../aws/ca.js';
+import { crlBlobs } from '../aws/crl-blobs.js';
 import { clock, logger, ocspKeyRef, repository, signer } from '../aws/deps.js';
 import { createPkiHandlers } from './handlers.js';
 import { pkiRoutes } from './routes.js';
 
 /**
  * AWS entry of the relying parties' function: OCSP responses signed with the delegated responder key (the
- * only key this function's role may use), the CRL as the CRL job stored it, and the CA certificates.
+ * only key this function's role may use), the CRL as the CRL job published it (read from the PKI
+ * repository bucket, checked against the table's digest), and the CA certificates.
  * The PKI distribution serves the CRL and certificates from S3 too; these routes answer the same bytes.
  */
 export const handler = awsApiHandler({
@@ -32,7 +34,7 @@ export const handler = awsApiHandler({
         certificates: repository().certificates,
         signer: signer(),
         clock,
-        crl: remoteCrlPublisher(m, 'pki'),
+        crl: remoteCrlPublisher(m, 'pki', crlBlobs),
         onError: (e) => log.error('ocsp request failed', { error: e }),
       }),
     });

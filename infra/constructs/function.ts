@@ -313,6 +313,17 @@ export class AcdcFunction extends nodejs.NodejsFunction {
     return this.setEnv('PKI_BUCKET', bucket.bucketName);
   }
 
+  /** The PKI repository bucket: GetObject on exactly these object keys (the pki function: the CRL). */
+  bindPkiBucketRead(bucket: s3.IBucket, objectKeys: readonly string[]): this {
+    this.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['s3:GetObject'],
+        resources: objectKeys.map((k) => bucket.arnForObjects(k)),
+      }),
+    );
+    return this.setEnv('PKI_BUCKET', bucket.bucketName);
+  }
+
   /**
    * Another function this one calls synchronously (the CRL job, the issuance signer, the documents
    * function): InvokeFunction on that function's ARN only, and its ARN in the environment.

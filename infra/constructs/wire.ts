@@ -123,6 +123,7 @@ export const createFunction = (
     fn.bindWorkflow(r.stateMachine, needs.workflow);
   }
   if (needs.pkiBucket) fn.bindPkiBucket(r.pkiBucket, needs.pkiBucket);
+  if (needs.pkiBucketRead) fn.bindPkiBucketRead(r.pkiBucket, needs.pkiBucketRead);
   if (needs.paymentGateway) fn.bindPaymentGateway(r.paymentGatewaySecret);
   const call = (target: lambda.IFunction | undefined, env: InvokeEnv) => {
     if (target) fn.bindInvoke(target, env);

@@ -34,6 +34,7 @@ import {
 } from '../../shared/adapters/dynamodb/local.js';
 import { createDynamoRepository } from '../../shared/adapters/dynamodb/repository.js';
 import { ensureTable } from '../../shared/adapters/dynamodb/table.js';
+import { createFileCrlBlobs } from '../../shared/adapters/files/crl-blobs.js';
 import { createOutboxMailer, DEFAULT_FROM } from '../../shared/adapters/mail/outbox.js';
 import { createSandboxGateway, sandboxRawRoute } from '../../shared/adapters/payment/sandbox.js';
 import { createLocalCaSigner } from '../../shared/adapters/pkcs11/local-ca.js';
@@ -171,6 +172,8 @@ export const startLocalStack = async (opts: LocalStackOptions): Promise<LocalSta
     ca: material.issuing,
     urls: material.urls,
     emailKey,
+    // CRLs as files next to the CA certificates: <STATE_DIR>/pki/crl/issuing-ca.crl.
+    crlBlobs: createFileCrlBlobs(join(paths.pki, 'crl')),
   });
   const pki = createPkiService({ material, certificates: repo.certificates, signer, clock, crl: ca.crl });
 
@@ -263,7 +266,11 @@ export const startLocalStack = async (opts: LocalStackOptions): Promise<LocalSta
   const cardStation = createCardStationUseCases({ repo, audit, secrets, workflow, clock });
 
   // API functions, one per trust area, each with only what it needs.
-  const rateLimit = createTokenBucketLimiter({ capacity: 60, refillPerSecond: 10, clock });
+  const rateLimit = createTokenBucketLimiter({
+    capacity: config.QUERY_RATE_LIMIT_BURST,
+    refillPerSecond: config.QUERY_RATE_LIMIT_PER_SECOND,
+    clock,
+  });
   const edge = (extra: Partial<ApiFunctionDeps> = {}): ApiFunctionDeps => ({ logger, ...extra });
   const fn = <S extends readonly RouteSpec[]>(
     specs: S,

@@ -1,8 +1,10 @@
 import { createHash } from 'node:crypto';
+import { createMemoryCrlBlobs } from '../adapters/memory/crl-blobs.js';
 import type { Actor, CertificateRecord, RevocationReason } from '../domain/model.js';
 import { DependencyError, InternalError, VersionConflictError } from '../errors.js';
 import type { AuditLog } from '../ports/audit.js';
 import type { Clock } from '../ports/clock.js';
+import type { CrlBlobStore } from '../ports/crl-blobs.js';
 import type { CertificateStore, ConfigDocStore } from '../ports/repository.js';
 import type { Signer } from '../ports/signer.js';
 import {
@@ -11,7 +13,17 @@ import {
   serialToBytes,
   signatureAlgorithmIdentifier,
 } from './certificate.js';
-import { type Bytes, explicit, seq, smallInteger, time, unsignedInteger, wholeSeconds } from './der.js';
+import {
+  type Bytes,
+  concat,
+  explicit,
+  seq,
+  smallInteger,
+  time,
+  tlv,
+  unsignedInteger,
+  wholeSeconds,
+} from './der.js';
 import { authorityKeyIdentifier, crlNumber, reasonCodeExtension } from './extensions.js';
 import { verifySignature } from './keys.js';
 
@@ -20,9 +32,14 @@ import { verifySignature } from './keys.js';
  * one entry per revoked or held certificate (reasonCode; certificateHold for a suspension; no entry once
  * a hold is released). Entries come from the revocation index, never from a scan.
  *
- * The CRL number and the latest CRL live in one ConfigDocStore document per CA, written conditionally on
- * its version: two publishers racing both build a CRL, only one stores it, the other rebuilds with the
- * next number. So numbers only go up and a stored number is never reused for different content.
+ * The CRL number lives in one ConfigDocStore document per CA, written conditionally on its version: two
+ * publishers racing both build a CRL, only one stores it, the other rebuilds with the next number. So
+ * numbers only go up and a stored number is never reused for different content. The document keeps the
+ * CRL's number, dates, entry count, size and SHA-256; the CRL itself (≈ 40 bytes an entry, megabytes for
+ * a national CA, past DynamoDB's 400 KB item) is published to a CrlBlobStore (shared/ports/crl-blobs.ts)
+ * by the winner of the document, after the document. A reader takes the blob only when its SHA-256 is the
+ * document's: a publisher that died between the two writes, or an older CRL landing after a newer one,
+ * shows as "no current CRL", and the next read regenerates.
  */
 
 export interface CrlEntry {
@@ -57,7 +74,8 @@ export const crlTbs = (f: CrlFields): Bytes => {
     f.issuer.subject,
     time(wholeSeconds(f.thisUpdate)),
     time(wholeSeconds(f.nextUpdate)),
-    ...(entries.length ? [seq(...entries)] : []),
+    // concat, not seq(...entries): a spread of 100,000+ arguments overflows the call stack.
+    ...(entries.length ? [tlv(0x30, concat(entries))] : []),
     explicit(0, seq(authorityKeyIdentifier(f.issuer.keyIdentifier), crlNumber(f.number))),
   );
 };
@@ -95,6 +113,7 @@ export const crlEntryOf = (r: CertificateRecord): CrlEntry | undefined => {
   return undefined;
 };
 
+/** The table document of a CA's latest CRL (`crl/<caId>`); the DER is in the CrlBlobStore. */
 export interface CrlDocument {
   caId: string;
   /** Decimal string: CRL numbers may grow beyond 2^53 in theory (RFC 5280 allows 20 octets). */
@@ -102,33 +121,69 @@ export interface CrlDocument {
   thisUpdate: string;
   nextUpdate: string;
   entries: number;
+  /** Bytes of the DER CRL. */
+  size: number;
+  /** SHA-256 of the DER CRL, hex: the published blob must have it. */
   sha256: string;
-  der: string;
 }
 
-export interface PublishedCrl {
+/** What a publisher knows about a CRL without its bytes. */
+export interface CrlInfo {
   caId: string;
   number: bigint;
   thisUpdate: Date;
   nextUpdate: Date;
   entries: number;
+  size: number;
+  sha256: string;
+}
+
+export interface PublishedCrl extends CrlInfo {
   der: Bytes;
-  pem: string;
+  /** PEM (`X509 CRL`), made on first use. */
+  readonly pem: string;
 }
 
 export const crlDocumentName = (caId: string): string => `crl/${caId}`;
 
-const published = (doc: CrlDocument): PublishedCrl => {
-  const der = Uint8Array.from(Buffer.from(doc.der, 'base64'));
+export const crlInfoOf = (doc: CrlDocument): CrlInfo => ({
+  caId: doc.caId,
+  number: BigInt(doc.number),
+  thisUpdate: new Date(doc.thisUpdate),
+  nextUpdate: new Date(doc.nextUpdate),
+  entries: doc.entries,
+  size: doc.size,
+  sha256: doc.sha256,
+});
+
+const sha256Hex = (b: Bytes) => createHash('sha256').update(b).digest('hex');
+
+const published = (info: CrlInfo, der: Bytes): PublishedCrl => {
+  let pem: string | undefined;
   return {
-    caId: doc.caId,
-    number: BigInt(doc.number),
-    thisUpdate: new Date(doc.thisUpdate),
-    nextUpdate: new Date(doc.nextUpdate),
-    entries: doc.entries,
+    ...info,
     der,
-    pem: crlPem(der),
+    get pem() {
+      pem ??= crlPem(der);
+      return pem;
+    },
   };
+};
+
+/**
+ * The latest CRL of a CA as readers see it: the table document and the blob, when the blob is the one
+ * the document names (same SHA-256); otherwise undefined.
+ */
+export const readPublishedCrl = async (
+  docs: ConfigDocStore,
+  blobs: CrlBlobStore,
+  caId: string,
+): Promise<PublishedCrl | undefined> => {
+  const doc = await docs.get<CrlDocument>(crlDocumentName(caId));
+  if (!doc || typeof doc.sha256 !== 'string') return undefined;
+  const der = await blobs.get(caId);
+  if (!der || der.byteLength !== doc.size || sha256Hex(der) !== doc.sha256) return undefined;
+  return published(crlInfoOf(doc), der);
 };
 
 export interface CrlPublisherDeps {
@@ -137,6 +192,11 @@ export interface CrlPublisherDeps {
   signer: Signer;
   clock: Clock;
   ca: CaDescriptor;
+  /**
+   * Where CRLs are published (S3 in AWS, files locally). Default: this process's memory, which only a
+   * test or a benchmark should rely on.
+   */
+  blobs?: CrlBlobStore;
   audit?: AuditLog;
   /** thisUpdate → nextUpdate (default 24 hours). */
   validityHours?: number;
@@ -145,8 +205,11 @@ export interface CrlPublisherDeps {
 }
 
 export interface CrlPublisher {
-  /** Builds, signs and stores a new CRL with the next number. Call on every status change and on a schedule. */
-  regenerate(actor?: Actor): Promise<PublishedCrl>;
+  /**
+   * Builds, signs and publishes a new CRL with the next number. Call on every status change and on a
+   * schedule. Returns what was published (without the bytes: a remote publisher never fetches them).
+   */
+  regenerate(actor?: Actor): Promise<CrlInfo>;
   /** The latest stored CRL, if any. */
   latest(): Promise<PublishedCrl | undefined>;
   /** The latest CRL, regenerated first when there is none or it is close to (or past) nextUpdate. */
@@ -157,6 +220,7 @@ const SYSTEM: Actor = { type: 'system', id: 'crl-publisher' };
 
 export const createCrlPublisher = (deps: CrlPublisherDeps): CrlPublisher => {
   const name = crlDocumentName(deps.ca.id);
+  const blobs = deps.blobs ?? createMemoryCrlBlobs();
   const validityMs = (deps.validityHours ?? 24) * 3600_000;
   const refreshMs = (deps.refreshBeforeHours ?? (deps.validityHours ?? 24) / 4) * 3600_000;
 
@@ -170,10 +234,11 @@ export const createCrlPublisher = (deps: CrlPublisherDeps): CrlPublisher => {
         previous && new Date(previous.thisUpdate) > now ? new Date(previous.thisUpdate) : now;
       const nextUpdate = new Date(thisUpdate.getTime() + validityMs);
       const revoked = await deps.certificates.listRevokedOrHeld(deps.ca.id);
-      const entries = revoked.flatMap((r) => {
+      const entries: CrlEntry[] = [];
+      for (const r of revoked) {
         const e = crlEntryOf(r);
-        return e ? [e] : [];
-      });
+        if (e) entries.push(e);
+      }
       const der = await signCrl(deps.signer, { issuer: deps.ca, number, thisUpdate, nextUpdate, entries });
       const doc: CrlDocument = {
         caId: deps.ca.id,
@@ -181,15 +246,18 @@ export const createCrlPublisher = (deps: CrlPublisherDeps): CrlPublisher => {
         thisUpdate: thisUpdate.toISOString(),
         nextUpdate: nextUpdate.toISOString(),
         entries: entries.length,
-        sha256: createHash('sha256').update(der).digest('hex'),
-        der: Buffer.from(der).toString('base64'),
+        size: der.byteLength,
+        sha256: sha256Hex(der),
       };
       try {
+        // Claim the number first; only the winner publishes, so two CRLs never share a number.
         await deps.docs.put(name, doc, previous?.version ?? 0);
       } catch (e) {
         if (e instanceof VersionConflictError) continue; // another publisher stored this number first
         throw e;
       }
+      // A failure here leaves a document without its blob: readers see no current CRL and regenerate.
+      await blobs.put(deps.ca.id, der);
       await deps.audit?.append({
         actor,
         action: 'crl.sign',
@@ -203,15 +271,12 @@ export const createCrlPublisher = (deps: CrlPublisherDeps): CrlPublisher => {
           sha256: doc.sha256,
         },
       });
-      return published(doc);
+      return published(crlInfoOf(doc), der);
     }
     throw new DependencyError(`CRL of ${deps.ca.id}: too many concurrent publishers`);
   };
 
-  const latest = async () => {
-    const doc = await deps.docs.get<CrlDocument>(name);
-    return doc ? published(doc) : undefined;
-  };
+  const latest = () => readPublishedCrl(deps.docs, blobs, deps.ca.id);
 
   return {
     regenerate,

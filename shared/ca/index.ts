@@ -18,11 +18,13 @@ export {
 } from './certificate.js';
 export {
   type CrlDocument,
+  type CrlInfo,
   type CrlPublisher,
   createCrlPublisher,
   crlDocumentName,
   crlPem,
   type PublishedCrl,
+  readPublishedCrl,
   toPem,
 } from './crl.js';
 export {

@@ -18,6 +18,7 @@ import {
 } from '../errors.js';
 import type { AuditLog } from '../ports/audit.js';
 import type { Clock } from '../ports/clock.js';
+import type { CrlBlobStore } from '../ports/crl-blobs.js';
 import type { CertificateStore, ConfigDocStore } from '../ports/repository.js';
 import type { Signer } from '../ports/signer.js';
 import {
@@ -25,7 +26,7 @@ import {
   HolderCertificateTemplate,
   type PreparedHolderCertificate,
 } from './certificate.js';
-import { type CrlPublisher, createCrlPublisher, type PublishedCrl } from './crl.js';
+import { type CrlInfo, type CrlPublisher, createCrlPublisher } from './crl.js';
 import { verifySignature } from './keys.js';
 import { fastLintHolderTbs, lintHolderTbs } from './lint.js';
 import { validateHolderName, validateSubjectSerial } from './names.js';
@@ -88,6 +89,8 @@ export interface CertificateAuthorityDeps {
   random?: RandomSource;
   /** The CRL publisher of this CA; built from the same deps when absent. */
   crl?: CrlPublisher;
+  /** Where the built publisher publishes CRLs (files locally, S3 in AWS); default in memory (tests). */
+  crlBlobs?: CrlBlobStore;
   crlValidityHours?: number;
   /**
    * Check of every TBS before signing: 'fast' (default) = a DER walk of every certificate plus the full
@@ -134,7 +137,7 @@ export interface CertificateAuthority {
   hold(serialNumber: string, actor: Actor): Promise<CertificateRecord>;
   /** Resumption: the hold is lifted and the entry leaves the next CRL. Idempotent. */
   release(serialNumber: string, actor: Actor): Promise<CertificateRecord>;
-  regenerateCrl(actor?: Actor): Promise<PublishedCrl>;
+  regenerateCrl(actor?: Actor): Promise<CrlInfo>;
   /**
    * Crash recovery: reservations older than `before` are closed — never signed (no TBS hash) → abandoned;
    * possibly signed (TBS hash recorded) → revoked (reason superseded; they appear on the CRL).
@@ -196,6 +199,7 @@ export const createCertificateAuthority = (deps: CertificateAuthorityDeps): Cert
       ca,
       audit,
       validityHours: deps.crlValidityHours,
+      ...(deps.crlBlobs ? { blobs: deps.crlBlobs } : {}),
     });
   const lint = deps.lint ?? 'fast';
   const fullyLinted = new Set<string>();
