@@ -50,6 +50,8 @@ import { createLogger, type Logger } from '../../shared/logger.js';
 import { arcKeyOf, emailKeyOf } from '../../shared/lookup-keys.js';
 import { AdjustableClock } from '../../shared/ports/clock.js';
 import type { Repository } from '../../shared/ports/repository.js';
+import type { SecretKeys } from '../../shared/ports/secrets.js';
+import type { Signer } from '../../shared/ports/signer.js';
 import { createCardStationUseCases } from '../../shared/usecases/card-station.js';
 import { createHolderUseCases } from '../../shared/usecases/holder.js';
 import { issuingAuthorityOf } from '../../shared/usecases/issuance.js';
@@ -90,6 +92,15 @@ export interface LocalStackOptions {
    * than `minStock` blank cards are in the inventory (npm start). Off by default (tests drive it).
    */
   cardStation?: { minStock: number; enrollCount: number; echo?: boolean };
+  /**
+   * Benchmarks (bench/aws-calls.ts) count what would be billed AWS calls: DynamoDB requests (middleware
+   * on the document client), KMS signatures (the CA signer) and KMS MAC / encrypt / decrypt (secret keys).
+   */
+  instrument?: {
+    documentClient?: (client: ReturnType<typeof createDocumentClient>) => void;
+    signer?: (signer: Signer) => Signer;
+    secrets?: (secrets: SecretKeys) => SecretKeys;
+  };
 }
 
 export interface LocalPaths {
@@ -144,11 +155,13 @@ export const startLocalStack = async (opts: LocalStackOptions): Promise<LocalSta
   const dynamo: LocalDynamo = await startDynalite(opts.ephemeralDatabase ? {} : { path: paths.database });
   stops.push(() => dynamo.close());
   const client = createDocumentClient(dynamo.endpoint, config.AWS_REGION);
+  opts.instrument?.documentClient?.(client);
   stops.push(() => client.destroy());
   await ensureTable(client, config.TABLE_NAME);
   const repo = createDynamoRepository({ client, tableName: config.TABLE_NAME, clock });
   const audit = createAuditLog(repo.audit, clock);
-  const secrets = createLocalSecretKeys({ dir: paths.keys });
+  const localSecrets = createLocalSecretKeys({ dir: paths.keys });
+  const secrets = opts.instrument?.secrets?.(localSecrets) ?? localSecrets;
 
   // The CA: key ceremony on first run (idempotent), then the PKCS#11 signer over the CA tokens.
   const ceremony = await runCeremony({
@@ -160,7 +173,8 @@ export const startLocalStack = async (opts: LocalStackOptions): Promise<LocalSta
     log: (line) => logger.info(`ceremony: ${line}`),
   });
   const material = ceremony.material ?? (await loadPkiMaterial(paths.stateDir));
-  const signer = await createLocalCaSigner(paths.stateDir, { modulePath: config.PKCS11_MODULE });
+  const caSigner = await createLocalCaSigner(paths.stateDir, { modulePath: config.PKCS11_MODULE });
+  const signer = opts.instrument?.signer?.(caSigner) ?? caSigner;
   stops.push(() => closeModules());
   const emailKey = (email: string) => emailKeyOf(secrets, email);
   const ca = createCertificateAuthority({
@@ -335,6 +349,15 @@ export const startLocalStack = async (opts: LocalStackOptions): Promise<LocalSta
   const stopSweeps = scheduleSweeps(() => sweep(sweepDeps), opts.sweepIntervalMs ?? 60_000, logger);
   stops.push(stopSweeps);
   await ca.regenerateCrl();
+  // A fresh CRL well before nextUpdate (24 h) even when nothing is revoked: relying parties reject stale
+  // CRLs. Every revocation, hold and release regenerates it as well.
+  const crlTimer = setInterval(() => {
+    ca.regenerateCrl().catch((error: unknown) =>
+      logger.error('scheduled CRL regeneration failed', { error }),
+    );
+  }, 6 * 3_600_000);
+  crlTimer.unref();
+  stops.push(() => clearInterval(crlTimer));
 
   if (opts.cardStation) {
     const station = { stateDir: paths.stateDir, apiUrl: url, logger, echo: opts.cardStation.echo ?? false };
