@@ -698,57 +698,87 @@ export const awaitMailing = async (
  * Once the job is mailed: tells the holder (with the tracking number), then records card and application
  * as mailed. The mail goes before the records, so a crash re-sends it rather than losing it.
  */
+/** Kept long past any retry: the holder's "card shipped" notice is sent at least once, not on every run. */
+const SHIPPED_NOTICE_DAYS = 400;
+const shippedNoticeKey = (applicationId: string) => `notice:card-shipped:${applicationId}`;
+
+/**
+ * The card is in the post: record it (card and application `mailed`, with the tracking number), then tell
+ * the holder. The facts are written first, so a mail outage can never fail a shipped order (which would
+ * send it back towards a second card); the notice is sent at least once (a marker after the send), and a
+ * notice that cannot be delivered is reported to ops instead of failing the task — the holder also sees
+ * the tracking number in the portal.
+ */
 export const notifyShipped = async (
   deps: IssuanceDeps,
   applicationId: string,
-): Promise<{ shipped: boolean; trackingNumber?: string }> => {
-  const app = await getApplication(deps, applicationId);
-  if (app.status === 'mailed' || app.status === 'activated')
-    return { shipped: true, trackingNumber: app.trackingNumber };
-  if (app.status !== 'personalized' || !app.cardJobId)
-    throw new ConflictError(`application ${app.id} is ${app.status}: not ready to ship`, {
-      rule: 'issuance.ship.status',
-    });
-  const job = await deps.repo.cardJobs.get(app.cardJobId);
-  if (!job) throw new InternalError(`card job ${app.cardJobId} does not exist`);
-  if (job.status !== 'mailed' || !job.trackingNumber) return { shipped: false };
-  const trackingNumber = job.trackingNumber;
-  const mailedAt = job.mailedAt ?? nowIso(deps);
+): Promise<{ shipped: boolean; trackingNumber?: string; notified?: boolean }> => {
+  let app = await getApplication(deps, applicationId);
+  if (app.status === 'activated') return { shipped: true, trackingNumber: app.trackingNumber };
+  if (app.status !== 'mailed') {
+    if (app.status !== 'personalized' || !app.cardJobId)
+      throw new ConflictError(`application ${app.id} is ${app.status}: not ready to ship`, {
+        rule: 'issuance.ship.status',
+      });
+    const job = await deps.repo.cardJobs.get(app.cardJobId);
+    if (!job) throw new InternalError(`card job ${app.cardJobId} does not exist`);
+    if (job.status !== 'mailed' || !job.trackingNumber) return { shipped: false };
+    const trackingNumber = job.trackingNumber;
+    const mailedAt = job.mailedAt ?? nowIso(deps);
+    await updateCard(deps, job.cardNumber, (c) =>
+      c.status === 'personalized'
+        ? { ...c, status: transition(cardLifecycle, 'card', c.status, 'mailed'), updatedAt: nowIso(deps) }
+        : null,
+    );
+    let changed = false;
+    app =
+      (await updateApplication(deps, app.id, (a) => {
+        if (a.status !== 'personalized') return null;
+        changed = true;
+        return {
+          ...a,
+          status: transition(applicationLifecycle, 'application', a.status, 'mailed'),
+          trackingNumber,
+          mailedAt,
+          updatedAt: nowIso(deps),
+        };
+      })) ?? app;
+    if (changed)
+      await deps.audit.append({
+        actor: WORKFLOW_ACTOR,
+        action: 'application.mailed',
+        subject: { type: 'application', id: app.id },
+        details: { cardNumber: job.cardNumber, trackingNumber },
+      });
+    if (app.status !== 'mailed') return { shipped: true, trackingNumber };
+  }
 
-  await deps.mailer.send(
-    cardShippedMail(deps.mail, {
-      to: app.email,
-      applicationId: app.id,
-      name: app.name,
-      trackingNumber,
-      mailedAt,
-    }),
-  );
-  await updateCard(deps, job.cardNumber, (c) =>
-    c.status === 'personalized'
-      ? { ...c, status: transition(cardLifecycle, 'card', c.status, 'mailed'), updatedAt: nowIso(deps) }
-      : null,
-  );
-  let changed = false;
-  await updateApplication(deps, app.id, (a) => {
-    if (a.status !== 'personalized') return null;
-    changed = true;
-    return {
-      ...a,
-      status: transition(applicationLifecycle, 'application', a.status, 'mailed'),
-      trackingNumber,
-      mailedAt,
-      updatedAt: nowIso(deps),
-    };
-  });
-  if (changed)
-    await deps.audit.append({
-      actor: WORKFLOW_ACTOR,
-      action: 'application.mailed',
+  const trackingNumber = app.trackingNumber!;
+  const key = shippedNoticeKey(app.id);
+  if (await deps.repo.markers.get(key)) return { shipped: true, trackingNumber, notified: true };
+  try {
+    await deps.mailer.send(
+      cardShippedMail(deps.mail, {
+        to: app.email,
+        applicationId: app.id,
+        name: app.name,
+        trackingNumber,
+        mailedAt: app.mailedAt ?? nowIso(deps),
+      }),
+    );
+  } catch (e) {
+    await alertOps(deps, {
+      action: 'mail.card-shipped.undelivered',
+      summary: 'The card is in the post but the "card shipped" mail could not be sent to the holder.',
+      reference: app.id,
       subject: { type: 'application', id: app.id },
-      details: { cardNumber: job.cardNumber, trackingNumber },
+      details: { trackingNumber, error: e instanceof Error ? e.name : 'unknown' },
     });
-  return { shipped: true, trackingNumber };
+    return { shipped: true, trackingNumber, notified: false };
+  }
+  const until = new Date(deps.clock.now().getTime() + SHIPPED_NOTICE_DAYS * 86_400_000).toISOString();
+  await deps.repo.markers.claim(key, until);
+  return { shipped: true, trackingNumber, notified: true };
 };
 
 // ---------------------------------------------------------------------------------------------------------

@@ -338,8 +338,16 @@ describe('queueCardJob, recordCardCompleted, awaitMailing, notifyShipped', () =>
     await stationCompletes(w, undefined, app.cardJobId!);
     await recordCardCompleted(w.deps, app.id);
     await stationMails(w, undefined, app.cardJobId!, 'RR123456785TW');
-    expect(await notifyShipped(w.deps, app.id)).toEqual({ shipped: true, trackingNumber: 'RR123456785TW' });
-    expect(await notifyShipped(w.deps, app.id)).toEqual({ shipped: true, trackingNumber: 'RR123456785TW' });
+    expect(await notifyShipped(w.deps, app.id)).toEqual({
+      shipped: true,
+      trackingNumber: 'RR123456785TW',
+      notified: true,
+    });
+    expect(await notifyShipped(w.deps, app.id)).toEqual({
+      shipped: true,
+      trackingNumber: 'RR123456785TW',
+      notified: true,
+    });
     expect(w.mailer.byTemplate('card-shipped')).toHaveLength(1);
     expect(await getApp(w.repo, app.id)).toMatchObject({ status: 'mailed', trackingNumber: 'RR123456785TW' });
     expect((await w.repo.cards.get(app.cardNumber!))?.status).toBe('mailed');
