@@ -1,0 +1,275 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import autocannon, { type Result } from 'autocannon';
+import { freePort } from '../test/e2e/harness.js';
+import { FIGURE_PREFIX, flag, fmt, numberFlag, ROOT, report, runCommand as run } from './lib.js';
+
+/**
+ * The HTTP benchmarks, on the local stack in its own process (bench/stack.ts), driven from this process
+ * with autocannon 8 (the load generator; one process, so it never competes with the server for the
+ * event loop):
+ *
+ * - aws:    what one card costs in AWS (reported by the stack process while it runs the cards).
+ * - ocsp:   OCSP responses per second of `POST /pki/ocsp` (SoftHSM-held RSA-2048 responder key, status
+ *           read from dynalite) against `openssl ocsp` serving the same status from an index file with a
+ *           throwaway RSA-2048 responder key generated in software, same request, same concurrency.
+ * - routes: requests per second and p50/p99 latency of GET /v1/portal/application (holder session) and
+ *           GET /v1/certificates?serialNumber=… against the same node:http server answering a constant.
+ *
+ *   npx tsx bench/http.ts [--parts aws,ocsp,routes] [--duration 10] [--connections 50] [--ocsp-connections 10]
+ */
+
+const parts = new Set((flag('parts') ?? 'aws,ocsp,routes').split(',').map((p) => p.trim()));
+const duration = numberFlag('duration', 10);
+const routeConnections = numberFlag('connections', 50);
+const ocspConnections = numberFlag('ocsp-connections', 10);
+
+interface Fixtures {
+  url: string;
+  holderToken: string;
+  serialNumber: string;
+  notAfter: string;
+  subject: string;
+  certPem: string;
+  issuingPem: string;
+}
+
+const startStack = (
+  stateDir: string,
+): Promise<{ child: ChildProcess; fixtures: Fixtures; exited: Promise<number> }> =>
+  new Promise((resolve, reject) => {
+    const child = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        fileURLToPath(new URL('./stack.ts', import.meta.url)),
+        '--state-dir',
+        stateDir,
+        ...(parts.has('aws') ? ['--aws-report'] : ['--warmup', '0', '--cards', '1']),
+      ],
+      { cwd: ROOT, stdio: ['pipe', 'pipe', 'inherit'], env: process.env },
+    );
+    const exited = new Promise<number>((r) => child.on('exit', (code) => r(code ?? 1)));
+    let rest = '';
+    let ready = false;
+    child.stdout!.setEncoding('utf8');
+    child.stdout!.on('data', (chunk: string) => {
+      const lines = (rest + chunk).split('\n');
+      rest = lines.pop() ?? '';
+      for (const line of lines) {
+        if (line.startsWith('READY ')) {
+          ready = true;
+          resolve({ child, fixtures: JSON.parse(line.slice(6)) as Fixtures, exited });
+        } else if (line.startsWith(FIGURE_PREFIX) || line.trim()) console.log(line);
+      }
+    });
+    void exited.then((code) => {
+      if (!ready) reject(new Error(`the stack process exited with ${code} before it was ready`));
+    });
+  });
+
+const load = async (
+  title: string,
+  url: string,
+  opts: { method?: string; body?: Buffer; headers?: Record<string, string>; connections: number },
+): Promise<Result & { ok: number; okPerSecond: number; status429: number }> => {
+  const r = await autocannon({
+    url,
+    title,
+    method: opts.method ?? 'GET',
+    ...(opts.body ? { body: opts.body } : {}),
+    headers: opts.headers ?? {},
+    connections: opts.connections,
+    duration,
+    timeout: 20,
+  });
+  const ok = r['2xx'];
+  const status429 = r.statusCodeStats['429']?.count ?? 0;
+  const codes = Object.entries(r.statusCodeStats)
+    .map(([c, s]) => `${c}×${s.count}`)
+    .join(' ');
+  console.log(
+    `${title.padEnd(44)} ${fmt(ok / r.duration).padStart(8)} ok/s  p50 ${fmt(r.latency.p50, 2)} ms  p99 ${fmt(r.latency.p99, 2)} ms  (${opts.connections} connections, ${fmt(r.duration)} s; ${codes}; errors ${r.errors}, timeouts ${r.timeouts})`,
+  );
+  return Object.assign(r, { ok, okPerSecond: ok / r.duration, status429 });
+};
+
+/** openssl's index.txt expiry: YYMMDDHHMMSSZ. */
+const indexTime = (iso: string) => `${iso.replace(/[-:T]/g, '').slice(2, 14)}Z`;
+
+const ocspBench = async (f: Fixtures, work: string) => {
+  // One request, as a relying party sends it (SHA-1 CertID, a nonce); both responders get these bytes.
+  const req = join(work, 'req.der');
+  await run('openssl', ['ocsp', '-issuer', f.issuingPem, '-cert', f.certPem, '-reqout', req]);
+  const body = await readFile(req);
+  const check = async (url: string, extra: string[] = []) => {
+    const { stdout } = await run('openssl', [
+      'ocsp',
+      '-issuer',
+      f.issuingPem,
+      '-cert',
+      f.certPem,
+      '-url',
+      url,
+      '-noverify',
+      ...extra,
+    ]);
+    if (!stdout.includes(': good')) throw new Error(`${url} did not answer good: ${stdout}`);
+  };
+  await check(`${f.url}/pki/ocsp`);
+
+  // The baseline: openssl's own responder over an index file, with a throwaway software key.
+  const rkey = join(work, 'ocsp-baseline.key');
+  const rcert = join(work, 'ocsp-baseline.pem');
+  await run('openssl', [
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-keyout',
+    rkey,
+    '-out',
+    rcert,
+    '-subj',
+    '/CN=bench throwaway OCSP responder',
+    '-days',
+    '1',
+  ]);
+  const index = join(work, 'index.txt');
+  await writeFile(
+    index,
+    `V\t${indexTime(f.notAfter)}\t\t${f.serialNumber.toUpperCase()}\tunknown\t/CN=${f.subject}\n`,
+  );
+  const port = await freePort();
+  const openssl = spawn(
+    'openssl',
+    [
+      'ocsp',
+      '-index',
+      index,
+      '-port',
+      String(port),
+      '-rsigner',
+      rcert,
+      '-rkey',
+      rkey,
+      '-CA',
+      f.issuingPem,
+      '-nmin',
+      '240',
+      '-ignore_err',
+    ],
+    { stdio: 'ignore' },
+  );
+  try {
+    // Wait for it with real requests: an empty probe connection makes OpenSSL 3.0's responder spin on it.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await check(`http://127.0.0.1:${port}`, ['-timeout', '2']);
+        break;
+      } catch (e) {
+        if (attempt >= 50) throw e;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+    const headers = { 'content-type': 'application/ocsp-request' };
+    const theirs = await load('openssl ocsp (index.txt, software key)', `http://127.0.0.1:${port}/`, {
+      method: 'POST',
+      body,
+      headers,
+      connections: ocspConnections,
+    });
+    const ours = await load('ours: POST /pki/ocsp (SoftHSM key, dynalite)', `${f.url}/pki/ocsp`, {
+      method: 'POST',
+      body,
+      headers,
+      connections: ocspConnections,
+    });
+    console.log(
+      '  (openssl ocsp answers one request per connection and closes it: its "errors" are those closes; ours keeps connections alive)',
+    );
+    const ratio = ours.okPerSecond / theirs.okPerSecond;
+    report({
+      part: 'ocsp',
+      figure: `OCSP responses/s (${ocspConnections} connections)`,
+      value: ours.okPerSecond,
+      unit: 'resp/s',
+      baseline: { label: 'openssl ocsp, index file', value: theirs.okPerSecond, unit: 'resp/s' },
+      ratio,
+      target: '≥ 1 × openssl',
+      pass: ratio >= 1,
+      note: `p50 ${fmt(ours.latency.p50, 1)} ms, p99 ${fmt(ours.latency.p99, 1)} ms (openssl p50 ${fmt(theirs.latency.p50, 1)} ms)`,
+    });
+  } finally {
+    openssl.kill('SIGTERM');
+  }
+};
+
+const routesBench = async (f: Fixtures) => {
+  const constant = await load('constant (same node:http server)', `${f.url}/bench/constant`, {
+    connections: routeConnections,
+  });
+  const portal = await load('GET /v1/portal/application (session)', `${f.url}/v1/portal/application`, {
+    headers: { authorization: `Bearer ${f.holderToken}` },
+    connections: routeConnections,
+  });
+  const query = await load(
+    'GET /v1/certificates?serialNumber=…',
+    `${f.url}/v1/certificates?serialNumber=${f.serialNumber}`,
+    { connections: routeConnections },
+  );
+  const row = (name: string, r: typeof portal, target?: { text: string; pass: boolean }) =>
+    report({
+      part: 'routes',
+      figure: `${name} req/s (${routeConnections} conn.)`,
+      value: r.okPerSecond,
+      unit: 'req/s',
+      baseline: { label: 'constant on the same server', value: constant.okPerSecond, unit: 'req/s' },
+      ratio: r.okPerSecond / constant.okPerSecond,
+      ...(target ? { target: target.text, pass: target.pass } : {}),
+      note: `p50 ${fmt(r.latency.p50, 1)} ms, p99 ${fmt(r.latency.p99, 1)} ms; non-2xx ${r.non2xx} (429: ${r.status429})`,
+    });
+  row('portal application', portal);
+  row('query by serial', query);
+  report({
+    part: 'routes',
+    figure: `query p99 latency (${routeConnections} conn.)`,
+    value: query.latency.p99,
+    unit: 'ms',
+    baseline: { label: 'constant p99', value: constant.latency.p99, unit: 'ms' },
+    ratio: query.latency.p99 / Math.max(constant.latency.p99, 0.001),
+    target: 'p99 < 50 ms',
+    pass: query.latency.p99 < 50 && query.non2xx === 0,
+    note: `p50 ${fmt(query.latency.p50, 1)} ms; 429s ${query.status429}`,
+  });
+};
+
+const work = await mkdtemp(join(tmpdir(), 'bench-http-'));
+let stack: Awaited<ReturnType<typeof startStack>> | undefined;
+try {
+  stack = await startStack(join(work, 'state'));
+  const f = stack.fixtures;
+  if (parts.has('ocsp')) {
+    console.log('\n## OCSP responder vs openssl ocsp');
+    await ocspBench(f, work);
+  }
+  if (parts.has('routes')) {
+    console.log('\n## portal and query routes vs a constant on the same server');
+    await routesBench(f);
+  }
+} finally {
+  if (stack) {
+    stack.child.stdin!.end();
+    const code = await Promise.race([
+      stack.exited,
+      new Promise<number>((r) => setTimeout(() => r(-1), 15_000)),
+    ]);
+    if (code === -1) stack.child.kill('SIGKILL');
+  }
+  await rm(work, { recursive: true, force: true });
+}
