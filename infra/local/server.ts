@@ -61,20 +61,28 @@ const compile = (spec: RouteSpec): CompiledRoute => {
   return { spec, regex: new RegExp(`^${pattern}$`), names };
 };
 
+/** Past this, an oversized body is not even read to its end: the connection is cut. */
+const DRAIN_LIMIT_BYTES = 16 * MAX_BODY_BYTES;
+
 const readRequestBody = (req: IncomingMessage): Promise<Buffer> =>
   new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
+    const tooLarge = () => new ValidationError('body', 'body.size', `is larger than ${MAX_BODY_BYTES} bytes`);
     req.on('data', (c: Buffer) => {
       size += c.byteLength;
-      if (size > MAX_BODY_BYTES + 1) {
-        reject(new ValidationError('body', 'body.size', `is larger than ${MAX_BODY_BYTES} bytes`));
-        req.destroy();
+      if (size <= MAX_BODY_BYTES + 1) {
+        chunks.push(c);
         return;
       }
-      chunks.push(c);
+      // Too large: keep reading (without keeping it) so the client gets its 400 instead of a reset.
+      chunks.length = 0;
+      if (size > DRAIN_LIMIT_BYTES) {
+        reject(tooLarge());
+        req.destroy();
+      }
     });
-    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('end', () => (size > MAX_BODY_BYTES + 1 ? reject(tooLarge()) : resolve(Buffer.concat(chunks))));
     req.on('error', reject);
   });
 
@@ -138,7 +146,12 @@ export const startLocalServer = async (
         }
         const params: Record<string, string> = {};
         route.names.forEach((n, i) => {
-          params[n] = decodeURIComponent(m[i + 1]!);
+          try {
+            params[n] = decodeURIComponent(m[i + 1]!);
+          } catch {
+            // A malformed escape (`%zz`, a cut UTF-8 sequence) is the client's input, not our fault.
+            throw new ValidationError(n, 'path.encoding', 'is not valid percent-encoding');
+          }
         });
         matched = { route, params };
         break;
