@@ -29,6 +29,8 @@ const ocspConnections = numberFlag('ocsp-connections', 10);
 
 interface Fixtures {
   url: string;
+  /** The same handlers and server over the in-memory repository (query and PKI routes only). */
+  memoryUrl: string;
   holderToken: string;
   serialNumber: string;
   notAfter: string;
@@ -50,6 +52,7 @@ const startStack = (
         '--state-dir',
         stateDir,
         ...(parts.has('aws') ? ['--aws-report'] : ['--warmup', '0', '--cards', '1']),
+        ...(['warmup', 'cards'] as const).flatMap((k) => (flag(k) ? [`--${k}`, flag(k)!] : [])),
       ],
       { cwd: ROOT, stdio: ['pipe', 'pipe', 'inherit'], env: process.env },
     );
@@ -190,9 +193,24 @@ const ocspBench = async (f: Fixtures, work: string) => {
       headers,
       connections: ocspConnections,
     });
+    const memory = await load('same handlers, in-memory repository', `${f.memoryUrl}/pki/ocsp`, {
+      method: 'POST',
+      body,
+      headers,
+      connections: ocspConnections,
+    });
     console.log(
       '  (openssl ocsp answers one request per connection and closes it: its "errors" are those closes; ours keeps connections alive)',
     );
+    report({
+      part: 'ocsp',
+      figure: 'OCSP responses/s, in-memory repository',
+      value: memory.okPerSecond,
+      unit: 'resp/s',
+      baseline: { label: 'openssl ocsp, index file', value: theirs.okPerSecond, unit: 'resp/s' },
+      ratio: memory.okPerSecond / theirs.okPerSecond,
+      note: `same handlers and server without the DynamoDB emulation; p99 ${fmt(memory.latency.p99, 1)} ms`,
+    });
     const ratio = ours.okPerSecond / theirs.okPerSecond;
     report({
       part: 'ocsp',
@@ -223,6 +241,11 @@ const routesBench = async (f: Fixtures) => {
     `${f.url}/v1/certificates?serialNumber=${f.serialNumber}`,
     { connections: routeConnections },
   );
+  const memoryQuery = await load(
+    'same, in-memory repository',
+    `${f.memoryUrl}/v1/certificates?serialNumber=${f.serialNumber}`,
+    { connections: routeConnections },
+  );
   const row = (name: string, r: typeof portal, target?: { text: string; pass: boolean }) =>
     report({
       part: 'routes',
@@ -236,6 +259,7 @@ const routesBench = async (f: Fixtures) => {
     });
   row('portal application', portal);
   row('query by serial', query);
+  row('query by serial, in-memory repository', memoryQuery);
   report({
     part: 'routes',
     figure: `query p99 latency (${routeConnections} conn.)`,

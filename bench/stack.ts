@@ -4,12 +4,24 @@ import { Session } from 'node:inspector/promises';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { createApiHandler } from '../functions/http/api.js';
+import { createPkiHandlers } from '../functions/pki/handlers.js';
+import { pkiRoutes } from '../functions/pki/routes.js';
+import { createQueryHandlers } from '../functions/query/handlers.js';
+import { queryRoutes } from '../functions/query/routes.js';
 import { runCardStationCommand } from '../infra/local/card-station.js';
+import { type LambdaHttpHandler, startLocalServer } from '../infra/local/server.js';
 import { startLocalStack } from '../infra/local/stack.js';
 import { openLocalIssuer } from '../infra/local/tokens.js';
+import { createMemoryRepository } from '../shared/adapters/memory/repository.js';
+import { createCrlPublisher } from '../shared/ca/crl.js';
+import { loadPkiMaterial } from '../shared/ca/material.js';
+import { createPkiService } from '../shared/ca/pki-service.js';
 import { loadConfig } from '../shared/config.js';
 import type { Application } from '../shared/domain/model.js';
 import { createLogger } from '../shared/logger.js';
+import type { Signer } from '../shared/ports/signer.js';
+import { createQueryUseCases } from '../shared/usecases/query.js';
 import { api, arcNumber, counterApplication, freePort, payInSandbox, waitFor } from '../test/e2e/harness.js';
 import { type Counts, costOf, createRecorder, PRICES } from './aws-calls.js';
 import { flag, fmt, numberFlag, report } from './lib.js';
@@ -61,6 +73,7 @@ const proxy = createServer((req, res) => {
 await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
 const proxyUrl = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
 
+let caSigner: Signer | undefined;
 const config = loadConfig({
   STATE_DIR: stateDir,
   PORT: String(await freePort()),
@@ -89,7 +102,10 @@ const stack = await startLocalStack({
   ],
   instrument: {
     documentClient: (c) => recorder.documentClient(c),
-    signer: (s) => recorder.signer(s),
+    signer: (s) => {
+      caSigner = s;
+      return recorder.signer(s);
+    },
     secrets: (s) => recorder.secrets(s),
   },
 });
@@ -279,8 +295,48 @@ await writeFile(
   certPem,
   `-----BEGIN CERTIFICATE-----\n${cert!.der!.match(/.{1,64}/g)!.join('\n')}\n-----END CERTIFICATE-----\n`,
 );
+// The same handlers and the same node:http server over the in-memory repository (query and PKI routes):
+// what the routes cost without the local DynamoDB emulation (an AWS SDK client talking HTTP to dynalite in
+// this very process). Holds the same certificate.
+const memory = createMemoryRepository({ clock: stack.clock });
+await memory.certificates.create(cert!);
+const material = await loadPkiMaterial(stack.paths.stateDir);
+const pki = createPkiService({
+  material,
+  certificates: memory.certificates,
+  signer: caSigner!,
+  clock: stack.clock,
+  crl: createCrlPublisher({
+    docs: memory.docs,
+    certificates: memory.certificates,
+    signer: caSigner!,
+    clock: stack.clock,
+    ca: material.issuing,
+  }),
+});
+const query = createQueryUseCases({
+  certificates: memory.certificates,
+  clock: stack.clock,
+  emailKey: async (e) => e,
+  issuerName: (id) => (id === material.issuing.id ? material.issuing.subjectText : undefined),
+});
+const memoryServer = await startLocalServer({
+  host: '127.0.0.1',
+  port: 0,
+  specs: [...queryRoutes, ...pkiRoutes],
+  functions: {
+    query: createApiHandler(queryRoutes, createQueryHandlers({ query }), {
+      logger,
+    }) as unknown as LambdaHttpHandler,
+    pki: createApiHandler(pkiRoutes, createPkiHandlers({ pki }), { logger }) as unknown as LambdaHttpHandler,
+  },
+  verifyJwt: async () => ({}),
+  logger,
+});
+
 console.log(
   `READY ${JSON.stringify({
+    memoryUrl: memoryServer.url,
     url: stack.url,
     holderToken: last!.holderToken,
     serialNumber: cert!.serialNumber,
@@ -307,6 +363,8 @@ process.stdin.on('end', async () => {
     const { profile } = await profiler.post('Profiler.stop');
     await writeFile(profileFile, JSON.stringify(profile));
   }
+  memoryServer.server.closeAllConnections();
+  memoryServer.server.close();
   await stack.stop();
   proxy.close();
   process.exit(0);
