@@ -77,164 +77,8 @@ try {
   );
   const now = new Date();
 
-  // --- CRL of REVOKED entries, in-memory table --------------------------------------------------------
-  console.log(`\n## CRL of ${REVOKED.toLocaleString('en-US')} revoked or held certificates`);
-  let repo: Repository | undefined = createMemoryRepository();
-  t0 = performance.now();
-  for (let i = 0; i < REVOKED; i++)
-    await repo.certificates.create(syntheticCertificate(i, 'revoked-or-held', now));
-  console.log(`loaded the in-memory table in ${fmt(seconds(t0))} s`);
-  const blobs = createFileCrlBlobs(join(dir, 'crl'));
-  const publisher = createCrlPublisher({
-    docs: repo.docs,
-    certificates: repo.certificates,
-    signer,
-    clock: systemClock,
-    ca: material.issuing,
-    blobs,
-    audit: createAuditLog(repo.audit, systemClock),
-  });
-  await createCrlPublisher({
-    docs: createMemoryRepository().docs,
-    certificates: createMemoryRepository().certificates,
-    signer,
-    clock: systemClock,
-    ca: material.issuing,
-  }).regenerate(); // JIT warm-up of the CRL code on an empty CRL
-  gc();
-  const before = process.memoryUsage();
-  t0 = performance.now();
-  const { value: crl, peak } = await peakRss(() => publisher.regenerate());
-  const generation = seconds(t0);
-  const after = process.memoryUsage();
-  gc();
-  const retained = process.memoryUsage();
-  // Where the time goes (a second pass, not part of the figure).
-  let t = performance.now();
-  const rows = await repo.certificates.listRevokedOrHeld(material.issuing.id);
-  const tList = seconds(t);
-  t = performance.now();
-  const entries = rows.flatMap((r) => {
-    const e = crlEntryOf(r);
-    return e ? [e] : [];
-  });
-  const tbs = crlTbs({ issuer: material.issuing, number: 2n, thisUpdate: now, nextUpdate: now, entries });
-  const tBuild = seconds(t);
-  t = performance.now();
-  await signer.sign(material.issuing.key, tbs);
-  const tSign = seconds(t);
-  const crlFile = join(dir, 'crl', 'issuing-ca.crl');
-  const verify = await run('openssl', [
-    'crl',
-    '-inform',
-    'DER',
-    '-in',
-    crlFile,
-    '-CAfile',
-    join(pkiDir, 'issuing-ca.pem'),
-    '-noout',
-  ]);
-  const verified = (verify.stdout + verify.stderr).includes('verify OK');
-  console.log(
-    `ours: ${fmt(generation, 2)} s for ${crl.entries.toLocaleString('en-US')} entries, ${fmt(mib(crl.size))} MiB DER; openssl crl: ${verified ? 'verify OK' : 'VERIFY FAILED'}`,
-  );
-  console.log(
-    `  parts (second pass): index read ${fmt(tList, 2)} s, entries + DER ${fmt(tBuild, 2)} s, SoftHSM ${material.issuing.key.algorithm} signature ${fmt(tSign * 1000, 1)} ms; rest (digest, document, file, audit) ${fmt(generation - tList - tBuild - tSign, 2)} s`,
-  );
-  console.log(
-    `  memory: peak RSS ${fmt(mib(peak))} MiB (+${fmt(mib(peak - before.rss))} MiB over the ${fmt(mib(before.rss))} MiB before), heap +${fmt(mib(after.heapUsed - before.heapUsed))} MiB during, +${fmt(mib(retained.heapUsed - before.heapUsed))} MiB retained after GC`,
-  );
-
-  // Baseline: openssl ca -gencrl over an index file with the same entries, throwaway software key.
-  const ossl = join(dir, 'openssl-ca');
-  await run('mkdir', ['-p', ossl]);
-  const key = join(ossl, 'ca.key');
-  const cert = join(ossl, 'ca.pem');
-  await run('openssl', [
-    'req',
-    '-x509',
-    '-newkey',
-    'rsa:4096',
-    '-nodes',
-    '-keyout',
-    key,
-    '-out',
-    cert,
-    '-subj',
-    '/CN=bench throwaway CA',
-    '-days',
-    '2',
-  ]);
-  const yymmdd = (iso: string) => `${iso.replace(/[-:T]/g, '').slice(2, 14)}Z`;
-  const reasonName: Record<string, string> = {
-    keyCompromise: 'keyCompromise',
-    superseded: 'superseded',
-    cessationOfOperation: 'cessationOfOperation',
-  };
-  const lines = rows.map((r) => {
-    const e = crlEntryOf(r)!;
-    const reason =
-      e.reason === 'certificateHold' ? 'certificateHold' : e.reason ? reasonName[e.reason] : undefined;
-    const revoked = `${yymmdd(e.revocationDate.toISOString())}${reason ? `,${reason}` : ''}`;
-    return `R\t${yymmdd(r.notAfter)}\t${revoked}\t${r.serialNumber.toUpperCase()}\tunknown\t/CN=x`;
-  });
-  await writeFile(join(ossl, 'index.txt'), `${lines.join('\n')}\n`);
-  await writeFile(join(ossl, 'crlnumber'), '01\n');
-  await writeFile(
-    join(ossl, 'ca.cnf'),
-    '[ ca ]\ndefault_ca = bench\n[ bench ]\ndatabase = ./index.txt\ncrlnumber = ./crlnumber\ndefault_md = sha256\ndefault_crl_days = 1\ncrl_extensions = crl_ext\n[ crl_ext ]\nauthorityKeyIdentifier = keyid:always\n',
-  );
-  t0 = performance.now();
-  const gencrl = await run(
-    '/usr/bin/time',
-    [
-      '-f',
-      'maxrss_kb=%M',
-      'openssl',
-      'ca',
-      '-config',
-      'ca.cnf',
-      '-gencrl',
-      '-keyfile',
-      key,
-      '-cert',
-      cert,
-      '-out',
-      'crl.pem',
-      '-batch',
-    ],
-    ossl,
-  );
-  const opensslSeconds = seconds(t0);
-  const opensslRss = Number(/maxrss_kb=(\d+)/.exec(gencrl.stderr)?.[1] ?? Number.NaN) * 1024;
-  console.log(
-    `openssl ca -gencrl (index file, software RSA-4096 key): ${fmt(opensslSeconds, 2)} s, max RSS ${fmt(mib(opensslRss))} MiB`,
-  );
-  const lambdaMb = 1024; // the CRL job's memory (infra/catalog.ts)
-  report({
-    part: 'crl',
-    figure: `CRL generation, ${REVOKED.toLocaleString('en-US')} entries (memory table)`,
-    value: generation,
-    unit: 's',
-    baseline: { label: 'openssl ca -gencrl, index file', value: opensslSeconds, unit: 's' },
-    ratio: generation / opensslSeconds,
-    target: `< 60 s (CRL job), verifies`,
-    pass: generation < 60 && verified,
-    note: `${fmt(mib(crl.size))} MiB DER; SoftHSM ${material.issuing.key.algorithm}`,
-  });
-  report({
-    part: 'crl',
-    figure: `CRL generation peak RSS, ${REVOKED.toLocaleString('en-US')} entries`,
-    value: mib(peak),
-    unit: 'MiB',
-    baseline: { label: 'openssl ca -gencrl max RSS', value: mib(opensslRss), unit: 'MiB' },
-    ratio: peak / opensslRss,
-    target: `< ${lambdaMb} MiB (CRL job memory)`,
-    pass: mib(peak) < lambdaMb,
-    note: `+${fmt(mib(peak - before.rss))} MiB RSS, heap +${fmt(mib(after.heapUsed - before.heapUsed))} MiB during generation (process holds the whole table in memory too)`,
-  });
-
-  // --- OCSP with TABLE certificates, in-memory table ---------------------------------------------------
+  /** A spread of indexes over the table (Knuth's multiplicative hash), the same for every run. */
+  const pick = (k: number) => ((k * 2_654_435_761) >>> 0) % Math.max(1, TABLE);
   const responder = (r: Repository) =>
     createOcspResponder({
       certificates: r.certificates,
@@ -260,58 +104,222 @@ try {
     }
     return { p50: percentile(ms, 50), p99: percentile(ms, 99) };
   };
-  const small = createMemoryRepository();
-  await small.certificates.create(syntheticCertificate(1, 'good', now));
-  const smallResponder = responder(small);
-  await latencies(
-    (d) => smallResponder.respond(d),
-    () => serialOf(1),
-  ); // warm-up
-  const one = await latencies(
-    (d) => smallResponder.respond(d),
-    () => serialOf(1),
-  );
-  console.log(
-    `\n## OCSP: one request at a time, ${REQUESTS} requests (status read + SoftHSM RSA signature + checks)`,
-  );
-  console.log(`table of 1 certificate: p50 ${fmt(one.p50, 2)} ms, p99 ${fmt(one.p99, 2)} ms`);
-  t0 = performance.now();
-  for (let i = 0; i < TABLE; i++) await repo.certificates.create(syntheticCertificate(i, 'good', now));
-  console.log(
-    `loaded ${TABLE.toLocaleString('en-US')} more certificates into the in-memory table in ${fmt(seconds(t0))} s (${(TABLE + REVOKED).toLocaleString('en-US')} in all; heap ${fmt(mib(process.memoryUsage().heapUsed))} MiB)`,
-  );
-  const bigResponder = responder(repo);
-  const pick = (k: number) => ((k * 2_654_435_761) >>> 0) % TABLE;
-  const big = await latencies(
-    (d) => bigResponder.respond(d),
-    (k) => (k % 10 === 0 ? serialOf(pick(k) % REVOKED, '5') : serialOf(pick(k))),
-  );
-  console.log(
-    `table of ${(TABLE + REVOKED).toLocaleString('en-US')}: p50 ${fmt(big.p50, 2)} ms, p99 ${fmt(big.p99, 2)} ms`,
-  );
-  // The responder without HTTP, 10 requests in flight: what the SoftHSM-signing core can give.
-  {
-    const n = 2000;
-    const ders = Array.from({ length: 64 }, (_, k) => ocspRequestFor(material.issuing, serialOf(pick(k))));
-    let next = 0;
+  /**
+   * The in-memory phases in one function: once it returns, the 1.1 M-record table is garbage, so the
+   * dynalite phase below measures its own memory and does not fight a 2 GB heap for the CPU.
+   */
+  const memoryPhases = async () => {
+    // --- CRL of REVOKED entries, in-memory table --------------------------------------------------------
+    console.log(`\n## CRL of ${REVOKED.toLocaleString('en-US')} revoked or held certificates`);
+    const repo = createMemoryRepository();
     t0 = performance.now();
-    await Promise.all(
-      Array.from({ length: 10 }, async () => {
-        while (next < n) await bigResponder.respond(ders[next++ % ders.length]!);
-      }),
+    for (let i = 0; i < REVOKED; i++)
+      await repo.certificates.create(syntheticCertificate(i, 'revoked-or-held', now));
+    console.log(`loaded the in-memory table in ${fmt(seconds(t0))} s`);
+    const blobs = createFileCrlBlobs(join(dir, 'crl'));
+    const publisher = createCrlPublisher({
+      docs: repo.docs,
+      certificates: repo.certificates,
+      signer,
+      clock: systemClock,
+      ca: material.issuing,
+      blobs,
+      audit: createAuditLog(repo.audit, systemClock),
+    });
+    await createCrlPublisher({
+      docs: createMemoryRepository().docs,
+      certificates: createMemoryRepository().certificates,
+      signer,
+      clock: systemClock,
+      ca: material.issuing,
+    }).regenerate(); // JIT warm-up of the CRL code on an empty CRL
+    gc();
+    const before = process.memoryUsage();
+    t0 = performance.now();
+    const { value: crl, peak } = await peakRss(() => publisher.regenerate());
+    const generation = seconds(t0);
+    const after = process.memoryUsage();
+    gc();
+    const retained = process.memoryUsage();
+    // Where the time goes (a second pass, not part of the figure).
+    let t = performance.now();
+    const rows = await repo.certificates.listRevokedOrHeld(material.issuing.id);
+    const tList = seconds(t);
+    t = performance.now();
+    const entries = rows.flatMap((r) => {
+      const e = crlEntryOf(r);
+      return e ? [e] : [];
+    });
+    const tbs = crlTbs({ issuer: material.issuing, number: 2n, thisUpdate: now, nextUpdate: now, entries });
+    const tBuild = seconds(t);
+    t = performance.now();
+    await signer.sign(material.issuing.key, tbs);
+    const tSign = seconds(t);
+    const crlFile = join(dir, 'crl', 'issuing-ca.crl');
+    const verify = await run('openssl', [
+      'crl',
+      '-inform',
+      'DER',
+      '-in',
+      crlFile,
+      '-CAfile',
+      join(pkiDir, 'issuing-ca.pem'),
+      '-noout',
+    ]);
+    const verified = (verify.stdout + verify.stderr).includes('verify OK');
+    console.log(
+      `ours: ${fmt(generation, 2)} s for ${crl.entries.toLocaleString('en-US')} entries, ${fmt(mib(crl.size))} MiB DER; openssl crl: ${verified ? 'verify OK' : 'VERIFY FAILED'}`,
     );
-    console.log(`  in process, no HTTP, 10 in flight: ${fmt(n / seconds(t0), 0)} responses/s`);
-  }
-  report({
-    part: 'crl',
-    figure: `OCSP answer, ${(TABLE + REVOKED).toLocaleString('en-US')} certs (memory)`,
-    value: big.p50,
-    unit: 'ms p50',
-    baseline: { label: 'table of 1 certificate', value: one.p50, unit: 'ms p50' },
-    ratio: big.p50 / one.p50,
-    note: `p99 ${fmt(big.p99, 2)} ms (1 cert: ${fmt(one.p99, 2)} ms); in process, no HTTP`,
-  });
-  repo = undefined;
+    console.log(
+      `  parts (second pass): index read ${fmt(tList, 2)} s, entries + DER ${fmt(tBuild, 2)} s, SoftHSM ${material.issuing.key.algorithm} signature ${fmt(tSign * 1000, 1)} ms; rest (digest, document, file, audit) ${fmt(generation - tList - tBuild - tSign, 2)} s`,
+    );
+    console.log(
+      `  memory: peak RSS ${fmt(mib(peak))} MiB (+${fmt(mib(peak - before.rss))} MiB over the ${fmt(mib(before.rss))} MiB before), heap +${fmt(mib(after.heapUsed - before.heapUsed))} MiB during, +${fmt(mib(retained.heapUsed - before.heapUsed))} MiB retained after GC`,
+    );
+
+    // Baseline: openssl ca -gencrl over an index file with the same entries, throwaway software key.
+    const ossl = join(dir, 'openssl-ca');
+    await run('mkdir', ['-p', ossl]);
+    const key = join(ossl, 'ca.key');
+    const cert = join(ossl, 'ca.pem');
+    await run('openssl', [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:4096',
+      '-nodes',
+      '-keyout',
+      key,
+      '-out',
+      cert,
+      '-subj',
+      '/CN=bench throwaway CA',
+      '-days',
+      '2',
+    ]);
+    const yymmdd = (iso: string) => `${iso.replace(/[-:T]/g, '').slice(2, 14)}Z`;
+    const reasonName: Record<string, string> = {
+      keyCompromise: 'keyCompromise',
+      superseded: 'superseded',
+      cessationOfOperation: 'cessationOfOperation',
+    };
+    const lines = rows.map((r) => {
+      const e = crlEntryOf(r)!;
+      const reason =
+        e.reason === 'certificateHold' ? 'certificateHold' : e.reason ? reasonName[e.reason] : undefined;
+      const revoked = `${yymmdd(e.revocationDate.toISOString())}${reason ? `,${reason}` : ''}`;
+      return `R\t${yymmdd(r.notAfter)}\t${revoked}\t${r.serialNumber.toUpperCase()}\tunknown\t/CN=x`;
+    });
+    await writeFile(join(ossl, 'index.txt'), `${lines.join('\n')}\n`);
+    await writeFile(join(ossl, 'crlnumber'), '01\n');
+    await writeFile(
+      join(ossl, 'ca.cnf'),
+      '[ ca ]\ndefault_ca = bench\n[ bench ]\ndatabase = ./index.txt\ncrlnumber = ./crlnumber\ndefault_md = sha256\ndefault_crl_days = 1\ncrl_extensions = crl_ext\n[ crl_ext ]\nauthorityKeyIdentifier = keyid:always\n',
+    );
+    t0 = performance.now();
+    const gencrl = await run(
+      '/usr/bin/time',
+      [
+        '-f',
+        'maxrss_kb=%M',
+        'openssl',
+        'ca',
+        '-config',
+        'ca.cnf',
+        '-gencrl',
+        '-keyfile',
+        key,
+        '-cert',
+        cert,
+        '-out',
+        'crl.pem',
+        '-batch',
+      ],
+      ossl,
+    );
+    const opensslSeconds = seconds(t0);
+    const opensslRss = Number(/maxrss_kb=(\d+)/.exec(gencrl.stderr)?.[1] ?? Number.NaN) * 1024;
+    console.log(
+      `openssl ca -gencrl (index file, software RSA-4096 key): ${fmt(opensslSeconds, 2)} s, max RSS ${fmt(mib(opensslRss))} MiB`,
+    );
+    const lambdaMb = 1024; // the CRL job's memory (infra/catalog.ts)
+    report({
+      part: 'crl',
+      figure: `CRL generation, ${REVOKED.toLocaleString('en-US')} entries (memory table)`,
+      value: generation,
+      unit: 's',
+      baseline: { label: 'openssl ca -gencrl, index file', value: opensslSeconds, unit: 's' },
+      ratio: generation / opensslSeconds,
+      target: `< 60 s (CRL job), verifies`,
+      pass: generation < 60 && verified,
+      note: `${fmt(mib(crl.size))} MiB DER; SoftHSM ${material.issuing.key.algorithm}`,
+    });
+    report({
+      part: 'crl',
+      figure: `CRL generation peak RSS, ${REVOKED.toLocaleString('en-US')} entries`,
+      value: mib(peak),
+      unit: 'MiB',
+      baseline: { label: 'openssl ca -gencrl max RSS', value: mib(opensslRss), unit: 'MiB' },
+      ratio: peak / opensslRss,
+      target: `< ${lambdaMb} MiB (CRL job memory)`,
+      pass: mib(peak) < lambdaMb,
+      note: `+${fmt(mib(peak - before.rss))} MiB RSS, heap +${fmt(mib(after.heapUsed - before.heapUsed))} MiB during generation (process holds the whole table in memory too)`,
+    });
+
+    // --- OCSP with TABLE certificates, in-memory table ---------------------------------------------------
+    const small = createMemoryRepository();
+    await small.certificates.create(syntheticCertificate(1, 'good', now));
+    const smallResponder = responder(small);
+    await latencies(
+      (d) => smallResponder.respond(d),
+      () => serialOf(1),
+    ); // warm-up
+    const one = await latencies(
+      (d) => smallResponder.respond(d),
+      () => serialOf(1),
+    );
+    console.log(
+      `\n## OCSP: one request at a time, ${REQUESTS} requests (status read + SoftHSM RSA signature + checks)`,
+    );
+    console.log(`table of 1 certificate: p50 ${fmt(one.p50, 2)} ms, p99 ${fmt(one.p99, 2)} ms`);
+    t0 = performance.now();
+    for (let i = 0; i < TABLE; i++) await repo.certificates.create(syntheticCertificate(i, 'good', now));
+    console.log(
+      `loaded ${TABLE.toLocaleString('en-US')} more certificates into the in-memory table in ${fmt(seconds(t0))} s (${(TABLE + REVOKED).toLocaleString('en-US')} in all; heap ${fmt(mib(process.memoryUsage().heapUsed))} MiB)`,
+    );
+    const bigResponder = responder(repo);
+    const big = await latencies(
+      (d) => bigResponder.respond(d),
+      (k) => (k % 10 === 0 ? serialOf(pick(k) % REVOKED, '5') : serialOf(pick(k))),
+    );
+    console.log(
+      `table of ${(TABLE + REVOKED).toLocaleString('en-US')}: p50 ${fmt(big.p50, 2)} ms, p99 ${fmt(big.p99, 2)} ms`,
+    );
+    // The responder without HTTP, 10 requests in flight: what the SoftHSM-signing core can give.
+    {
+      const n = 2000;
+      const ders = Array.from({ length: 64 }, (_, k) => ocspRequestFor(material.issuing, serialOf(pick(k))));
+      let next = 0;
+      t0 = performance.now();
+      await Promise.all(
+        Array.from({ length: 10 }, async () => {
+          while (next < n) await bigResponder.respond(ders[next++ % ders.length]!);
+        }),
+      );
+      console.log(`  in process, no HTTP, 10 in flight: ${fmt(n / seconds(t0), 0)} responses/s`);
+    }
+    report({
+      part: 'crl',
+      figure: `OCSP answer, ${(TABLE + REVOKED).toLocaleString('en-US')} certs (memory)`,
+      value: big.p50,
+      unit: 'ms p50',
+      baseline: { label: 'table of 1 certificate', value: one.p50, unit: 'ms p50' },
+      ratio: big.p50 / one.p50,
+      note: `p99 ${fmt(big.p99, 2)} ms (1 cert: ${fmt(one.p99, 2)} ms); in process, no HTTP`,
+    });
+    return { opensslSeconds, one };
+  };
+  const { opensslSeconds, one } = await memoryPhases();
   gc();
 
   // --- dynalite ---------------------------------------------------------------------------------------

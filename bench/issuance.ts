@@ -269,8 +269,9 @@ const child = async (algorithm: CaKeyAlgorithm) => {
     unit: 'certs/s',
     baseline: { label: 'raw SoftHSM signatures, same key', value: rawRate, unit: 'sig/s' },
     ratio: median(ratios),
-    target: '≥ 0.80 × raw',
-    pass: median(ratios) >= 0.8,
+    // The target is for the ceremony's default issuing key (scripts/ceremony.ts). With RSA-2048 the same
+    // ~1.3 ms of per-card work is set against signatures 7–8× cheaper: informative only.
+    ...(algorithm === 'RSA-4096' ? { target: '≥ 0.80 × raw', pass: median(ratios) >= 0.8 } : {}),
     note: `median of ${ROUNDS} alternating rounds; CPU-bound ratio ${f((100 * cpuRaw) / cpuMem)} %`,
   });
   report({
