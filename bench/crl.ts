@@ -345,6 +345,20 @@ try {
             ? ` (1,000,000 would take ≈ ${fmt(1_000_000 / (DYNALITE / loadSeconds) / 60, 1)} min: --dynalite-certs 1000000)`
             : ''),
       );
+      // Read units of the CRL's index pages, as dynalite computes them (DynamoDB bills the same way).
+      let queryPages = 0;
+      let queryUnits = 0;
+      const send = client.send.bind(client) as (c: unknown) => Promise<Record<string, unknown>>;
+      (client as { send: unknown }).send = async (command: { input: Record<string, unknown> }) => {
+        const isQuery = command.constructor.name === 'QueryCommand';
+        if (isQuery) command.input.ReturnConsumedCapacity = 'TOTAL';
+        const out = await send(command);
+        if (isQuery) {
+          queryPages++;
+          queryUnits += (out.ConsumedCapacity as { CapacityUnits?: number } | undefined)?.CapacityUnits ?? 0;
+        }
+        return out;
+      };
       const dynRepo = createDynamoRepository({ client, tableName: 'acdc-bench' });
       const dynPublisher = createCrlPublisher({
         docs: dynRepo.docs,
@@ -359,7 +373,7 @@ try {
       const { value: dynCrl, peak: dynPeak } = await peakRss(() => dynPublisher.regenerate());
       const dynSeconds = seconds(t0);
       console.log(
-        `CRL from the revocation index (GSI5, paged Query): ${fmt(dynSeconds, 2)} s for ${dynCrl.entries.toLocaleString('en-US')} entries; peak RSS ${fmt(mib(dynPeak))} MiB (dynalite runs in this process)`,
+        `CRL from the revocation index (GSI5, paged Query): ${fmt(dynSeconds, 2)} s for ${dynCrl.entries.toLocaleString('en-US')} entries, ${queryPages} pages, ${fmt(queryUnits)} read units; peak RSS ${fmt(mib(dynPeak))} MiB (dynalite runs in this process)`,
       );
       const dynResponder = responder(dynRepo);
       const dynLatency = await latencies(
