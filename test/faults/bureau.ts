@@ -22,6 +22,8 @@ export interface Bureau {
   reader: SoftHsmCardReader;
   cardsDir: string;
   lines: LogLine[];
+  /** The bureau's machine-identity bearer token. */
+  token: string;
   /** A new agent with its own folder (journal, post office), sharing the card folder. */
   agent(name: string, wrapApi?: (api: CardStationApi) => CardStationApi): Promise<CardStationAgent>;
   enroll(count: number, algorithm?: KeyAlgorithm): Promise<string[]>;
@@ -56,6 +58,7 @@ export const openBureau = async (stack: TestStack, subject = 'bureau-1'): Promis
     reader,
     cardsDir,
     lines,
+    token,
     agent,
     async enroll(count, algorithm = 'EC-P256') {
       const prefix = `T${'ABCDEFGHJK'[prefixSeq++ % 10]}`;
