@@ -17,13 +17,13 @@ import { EXAMPLES, withRealCsrs } from './examples.js';
  * field?, rule? } }`; a validation error names the field at fault; and nothing stored changed when the
  * request was refused (every stored item is read back by key before and after).
  *
- * Runs per route: FUZZ_RUNS (default 60). Replay a failure with FUZZ_SEED=<seed printed on failure>.
+ * Runs per route: FUZZ_RUNS (default 100). Replay a failure with FUZZ_SEED=<seed printed on failure>.
  */
 
 const openapi = JSON.parse(readFileSync(new URL('../../openapi.json', import.meta.url), 'utf8')) as {
   paths: Record<string, Record<string, Operation>>;
 };
-const RUNS = Number(process.env.FUZZ_RUNS ?? 60);
+const RUNS = Number(process.env.FUZZ_RUNS ?? 100);
 const SEED = process.env.FUZZ_SEED ? Number(process.env.FUZZ_SEED) : undefined;
 
 const ERROR_KEYS = ['code', 'message', 'field', 'rule'];
