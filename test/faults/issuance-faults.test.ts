@@ -287,6 +287,59 @@ describe('issuance under faults (the workflow recovers, or reports to ops)', () 
     expect(s.others.length).toBeGreaterThan(0);
   }, 60_000);
 
+  /*
+   * BUG (reported, not fixed here: shared/usecases/issuance.ts markFailed / shared/usecases/card-station.ts
+   * lease): when an order fails AFTER its card job was queued (here: the save that marks it `issued` is
+   * refused for good), MarkFailed marks the order `failed` but leaves the job `queued`. The card station
+   * leases it, personalizes and mails a card for a failed order; the order stays `failed` and the card
+   * `allocated`, and the ops way out of `failed` (back to `paid`) would make a second card. The job should
+   * be withdrawn with the order (or a lease refused for a job whose order is not `issued`).
+   */
+  it.failing('an order that fails after its card job was queued: no card is made for it — should REPORT without a card', async () => {
+    stack.store.inject({
+      store: 'applications',
+      method: 'save',
+      when: 'before',
+      match: ([x]) => (x as Application).status === 'issued',
+      times: 1000,
+      error: () => new InternalError('ValidationException (injected)'),
+    });
+    const o = await order('queue-broken@example.com');
+    await waitFor(
+      'the order to fail',
+      async () => (await integrity(o.applicationId)).status === 'failed' || undefined,
+    );
+    stack.store.clearFaults();
+    expect(await integrity(o.applicationId)).toMatchObject({ status: 'failed', jobs: ['queued'] });
+    const outcomes = await (await bureau.agent(`agent-${o.applicationId}`)).run({ once: true });
+    // Today: the card is made and mailed while the order stays failed.
+    expect(outcomes).toEqual([]);
+  }, 60_000);
+
+  /*
+   * BUG (reported, not fixed here: shared/usecases/issuance.ts queueCardJob): when the audit append after
+   * queueing fails (a retryable DependencyError), the retry finds the order already `issued` and returns
+   * without appending: the `cardjob.queue` record of that order is never written.
+   */
+  it.failing('an audit outage right after queueing: the retry still writes the cardjob.queue record', async () => {
+    const fault = stack.store.inject({
+      store: 'audit',
+      method: 'put',
+      when: 'before',
+      match: ([r]) => (r as { action: string }).action === 'cardjob.queue',
+      times: 1,
+      error: () => new DependencyError('audit table throttled (injected)'),
+    });
+    const o = await order('audit-blip@example.com');
+    const app = await waitForStatus(stack, o.applicationId, ['issued']);
+    expect(fault.fired()).toBe(1);
+    await expectRecovered(o.applicationId);
+    const queued = (await auditTrail(stack)).filter(
+      (r) => r.action === 'cardjob.queue' && r.subject.id === o.applicationId,
+    );
+    expect(queued.map((r) => r.details.cardJobId)).toEqual([app.cardJobId]);
+  }, 60_000);
+
   it('the mailer is down for a while: payment, issuance, personalization and mailing complete; the failed mails are logged — RECOVERS', async () => {
     stack.mailer.down = true;
     const failedBefore = stack.mailer.failed.length;
@@ -327,6 +380,16 @@ describe('issuance under faults (the workflow recovers, or reports to ops)', () 
     expect(s.status).toBe('mailed');
     const app = (await stack.repo.applications.get(o.applicationId)) as Application;
     expect((await stack.repo.cards.get(app.cardNumber!))?.status).toBe('mailed');
+    // The notice that could not go out is reported to ops (the audit record is the alert of record while
+    // the relay is down), once.
+    const reported = (await auditTrail(stack)).filter(
+      (r) => r.action === 'mail.card-shipped.undelivered' && r.subject.id === o.applicationId,
+    );
+    expect(reported).toHaveLength(1);
+    expect(reported[0]!.details).toMatchObject({ opsAlerted: true });
+    expect(
+      stack.mailer.failed.some((m) => m.template === 'card-shipped' && m.reference === o.applicationId),
+    ).toBe(true);
   }, 60_000);
 
   it('the card station disappears holding a lease: the lease expires, another agent finishes the same card — RECOVERS', async () => {
