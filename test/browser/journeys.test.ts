@@ -1,10 +1,14 @@
 import { execFileSync } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { startLocalStack } from '../../infra/local/stack.js';
+import { localWebRoutes } from '../../infra/local/web.js';
+import { loadConfig } from '../../shared/config.js';
 import { arcCheckDigit } from '../../shared/domain/arc.js';
 import { launchBrowser, newContext, type PageGlobals, screenshot, switchLanguage } from './harness.js';
-import { startMockApi } from './mock-api.js';
 
 /**
  * The officer and the holder, end to end in a real browser (Debian Chromium) against the stack:
@@ -27,6 +31,40 @@ const badCheckDigit = (arc: string) => `${arc.slice(0, 9)}${(Number(arc[9]) + 1)
 
 let browser: Browser;
 let stack: { url: string; close: () => Promise<void> };
+
+const freePort = () =>
+  new Promise<number>((resolve, reject) => {
+    const s = createServer();
+    s.on('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+
+/** The real local stack (infra/local/stack.ts) with the web routes mounted as `npm start` does. */
+const startStack = async (): Promise<typeof stack> => {
+  const stateDir = await mkdtemp(join(tmpdir(), 'acdc-browser-'));
+  const config = loadConfig({
+    STATE_DIR: stateDir,
+    PORT: String(await freePort()),
+    SUBSCRIBER_CODE_SCRYPT_LOG2N: '10',
+  });
+  const s = await startLocalStack({
+    config,
+    ephemeralDatabase: true,
+    rawRoutes: localWebRoutes({ stateDir }),
+    // The card personalization bureau, as `npm start` runs it: blank stock, then it writes and mails cards.
+    cardStation: { minStock: 2, enrollCount: 2 },
+  });
+  return {
+    url: s.url,
+    close: async () => {
+      await s.stop();
+      await rm(stateDir, { recursive: true, force: true });
+    },
+  };
+};
 let officerCtx: BrowserContext;
 let holderCtx: BrowserContext;
 let officer: Page;
@@ -53,7 +91,7 @@ beforeAll(async () => {
       stdio: 'inherit',
     },
   );
-  stack = await startMockApi();
+  stack = await startStack();
   browser = await launchBrowser();
   officerCtx = await newContext(browser, { baseURL: stack.url, lang: 'zh-TW' });
   holderCtx = await newContext(browser, { baseURL: stack.url, lang: 'zh-TW', phone: true });
@@ -65,6 +103,20 @@ afterAll(async () => {
   await browser?.close();
   await stack?.close();
 });
+
+let cardNumber = '';
+
+/** The public status query by card number, as anyone would ask; every certificate has `expected`. */
+const publicQuery = async (page: Page, card: string, expected: 'good' | 'hold' | 'revoked') => {
+  await page.goto(`/status?by=cardNumber&cardNumber=${card}`);
+  await page.getByRole('button', { name: /^(查詢|Search)$/ }).click();
+  await page.locator('#query-table').waitFor();
+  const statuses = await page
+    .locator('#query-table [data-status]')
+    .evaluateAll((els) => els.map((e) => e.getAttribute('data-status')));
+  expect(statuses.length).toBeGreaterThanOrEqual(2);
+  expect(new Set(statuses)).toEqual(new Set([expected]));
+};
 
 const fillApplication = async (p: Page, who: typeof applicant) => {
   await p.getByLabel(/居留證統一證號|ARC number/).fill(who.arc);
@@ -244,39 +296,37 @@ describe('holder', () => {
       await holder.getByRole('button', { name: /Simulate approved payment/ }).click();
       await holder.getByText(/acknowledged the callback/).waitFor();
       await holder.getByRole('link', { name: /Back to the portal/ }).click();
+      // The gateway's return URL is the portal (its order page, or its home page with the way in).
+      await holder.waitForURL((u) => !u.pathname.startsWith('/sandbox/'));
+      if (!/^\/portal(\/order)?$/.test(new URL(holder.url()).pathname)) {
+        await holder.getByRole('link', { name: '我的申請' }).first().click();
+      }
       await holder.waitForURL(/\/portal(\/order)?$/);
     },
     SLOW,
   );
 
   it(
-    'follows the order to issued',
+    'follows the order to issued, then mailed with the registered-mail number',
     async () => {
       await holder.waitForSelector(
         '#order-status-now [data-status="issued"], #order-status-now [data-status="personalized"], #order-status-now [data-status="mailed"]',
         { timeout: 120_000 },
       );
       await holder.locator('#card-number').waitFor();
-      await shotBoth(holder, 'portal-order-issued');
+      // The card personalization bureau writes the card and hands it to the post office.
+      await holder.waitForSelector('#order-status-now [data-status="mailed"]', { timeout: 120_000 });
+      expect(await holder.locator('#tracking-number').textContent()).toMatch(/^[0-9A-Z]{10,20}$/);
+      await shotBoth(holder, 'portal-order-mailed');
     },
     SLOW,
   );
 
-  let cardNumber = '';
   it(
     'suspends and resumes the card, and the public query shows it',
     async () => {
       cardNumber = (await holder.locator('#card-number').textContent())!.trim();
-      const query = async (expected: 'good' | 'hold' | 'revoked') => {
-        await holder.goto(`/status?by=cardNumber&cardNumber=${cardNumber}`);
-        await holder.getByRole('button', { name: '查詢' }).click();
-        await holder.locator('#query-table').waitFor();
-        const statuses = await holder
-          .locator('#query-table [data-status]')
-          .evaluateAll((els) => els.map((e) => e.getAttribute('data-status')));
-        expect(statuses.length).toBeGreaterThanOrEqual(2);
-        expect(new Set(statuses)).toEqual(new Set([expected]));
-      };
+      const query = (expected: 'good' | 'hold') => publicQuery(holder, cardNumber, expected);
       await query('good');
       await shotBoth(holder, 'status-query');
 
@@ -307,6 +357,32 @@ describe('holder', () => {
       await shotBoth(holder, 'portal-subscriber-code');
       await holder.goto('/');
       await shotBoth(holder, 'home');
+    },
+    SLOW,
+  );
+});
+
+describe('station officer, after issuance', () => {
+  it(
+    'sees the application mailed and revokes the card at the counter; the public query shows it revoked',
+    async () => {
+      await officer.goto(`/station/applications?id=${created.main!.id}`);
+      const status = officer.locator('#lookup-status');
+      await status.waitFor();
+      expect(await status.getAttribute('data-status')).toBe('mailed');
+      expect(await officer.locator('main').textContent()).toContain(cardNumber);
+
+      await publicQuery(officer, cardNumber, 'good');
+      const serial = (await officer.locator('#query-table code.serial').first().textContent())!.trim();
+      await officer.goto(`/station/revocation?serial=${serial}`);
+      await officer.getByLabel(/廢止原因/).selectOption('keyCompromise');
+      await officer.getByRole('button', { name: '廢止…' }).click();
+      await officer.locator('#revoke-confirm').waitFor();
+      await shotBoth(officer, 'station-revocation');
+      await officer.getByRole('button', { name: '確定廢止' }).click();
+      await officer.locator('#revoke-result').waitFor();
+      expect(await officer.locator('#revoke-result').textContent()).toContain(cardNumber);
+      await publicQuery(officer, cardNumber, 'revoked');
     },
     SLOW,
   );

@@ -224,118 +224,130 @@ export const PaymentPage = () => {
       {order && order.status !== 'awaiting_payment' ? (
         <Notice kind="info">{t('pay.notAwaiting', { status: t(`status.${order.status}`) })}</Notice>
       ) : null}
-      <form ref={form.formRef} onSubmit={submit} noValidate class="card-form">
-        <fieldset>
-          <legend>{t('pay.addressTitle')}</legend>
-          <p class="hint">{t('pay.addressHint')}</p>
-          <Input state={form.field('recipient')} label={t('fields.recipient')} autoComplete="name" />
-          <Input
-            state={form.field('postalCode')}
-            label={t('fields.postalCode')}
-            hint={t('hints.postalCode')}
-            required
-            inputMode="numeric"
-            maxLength={6}
-            autoComplete="postal-code"
-          />
-          <Input state={form.field('city')} label={t('fields.city')} required autoComplete="address-level1" />
-          <Input
-            state={form.field('line1')}
-            label={t('fields.line1')}
-            required
-            autoComplete="address-line1"
-          />
-          <Input state={form.field('line2')} label={t('fields.line2')} autoComplete="address-line2" />
-          <Input state={form.field('phone')} label={t('fields.phone')} type="tel" autoComplete="tel" />
-        </fieldset>
-
-        <fieldset>
-          <legend>{t('pay.invoiceTitle')}</legend>
-          <RadioGroup
-            state={form.field('invoiceKind')}
-            legend={t('fields.invoiceKind')}
-            options={INVOICE_KINDS.map((k) => ({ value: k, label: kindLabel(k) }))}
-          />
-          {v.invoiceKind === 'mobile_barcode' ? (
+      {/* The form waits for the order, so nothing typed is overwritten by the pre-filled address. */}
+      {!order ? (
+        problem ? null : (
+          <p aria-busy="true">{t('form.loading')}</p>
+        )
+      ) : (
+        <form ref={form.formRef} onSubmit={submit} noValidate class="card-form">
+          <fieldset>
+            <legend>{t('pay.addressTitle')}</legend>
+            <p class="hint">{t('pay.addressHint')}</p>
+            <Input state={form.field('recipient')} label={t('fields.recipient')} autoComplete="name" />
             <Input
-              key="mobile"
-              state={form.field('carrier')}
-              label={t('fields.mobileBarcode')}
-              hint={t('hints.mobileBarcode')}
-              required
-              maxLength={8}
-              autoCapitalize="characters"
-              placeholder="/ABC+123"
-            />
-          ) : null}
-          {v.invoiceKind === 'citizen_certificate' ? (
-            <Input
-              key="cdc"
-              state={form.field('carrier')}
-              label={t('fields.citizenCertificate')}
-              hint={t('hints.citizenCertificate')}
-              required
-              maxLength={16}
-              autoCapitalize="characters"
-            />
-          ) : null}
-          {v.invoiceKind === 'donation' ? (
-            <Input
-              state={form.field('donationCode')}
-              label={t('fields.donationCode')}
-              hint={t('hints.donationCode')}
+              state={form.field('postalCode')}
+              label={t('fields.postalCode')}
+              hint={t('hints.postalCode')}
               required
               inputMode="numeric"
-              maxLength={7}
+              maxLength={6}
+              autoComplete="postal-code"
             />
-          ) : null}
-          {v.invoiceKind === 'company' ? (
-            <>
+            <Input
+              state={form.field('city')}
+              label={t('fields.city')}
+              required
+              autoComplete="address-level1"
+            />
+            <Input
+              state={form.field('line1')}
+              label={t('fields.line1')}
+              required
+              autoComplete="address-line1"
+            />
+            <Input state={form.field('line2')} label={t('fields.line2')} autoComplete="address-line2" />
+            <Input state={form.field('phone')} label={t('fields.phone')} type="tel" autoComplete="tel" />
+          </fieldset>
+
+          <fieldset>
+            <legend>{t('pay.invoiceTitle')}</legend>
+            <RadioGroup
+              state={form.field('invoiceKind')}
+              legend={t('fields.invoiceKind')}
+              options={INVOICE_KINDS.map((k) => ({ value: k, label: kindLabel(k) }))}
+            />
+            {v.invoiceKind === 'mobile_barcode' ? (
               <Input
-                state={form.field('taxId')}
-                label={t('fields.taxId')}
-                hint={t('hints.taxId')}
+                key="mobile"
+                state={form.field('carrier')}
+                label={t('fields.mobileBarcode')}
+                hint={t('hints.mobileBarcode')}
+                required
+                maxLength={8}
+                autoCapitalize="characters"
+                placeholder="/ABC+123"
+              />
+            ) : null}
+            {v.invoiceKind === 'citizen_certificate' ? (
+              <Input
+                key="cdc"
+                state={form.field('carrier')}
+                label={t('fields.citizenCertificate')}
+                hint={t('hints.citizenCertificate')}
+                required
+                maxLength={16}
+                autoCapitalize="characters"
+              />
+            ) : null}
+            {v.invoiceKind === 'donation' ? (
+              <Input
+                state={form.field('donationCode')}
+                label={t('fields.donationCode')}
+                hint={t('hints.donationCode')}
                 required
                 inputMode="numeric"
-                maxLength={8}
+                maxLength={7}
               />
-              <Input
-                state={form.field('title')}
-                label={t('fields.companyTitle')}
-                autoComplete="organization"
-              />
-            </>
-          ) : null}
-        </fieldset>
+            ) : null}
+            {v.invoiceKind === 'company' ? (
+              <>
+                <Input
+                  state={form.field('taxId')}
+                  label={t('fields.taxId')}
+                  hint={t('hints.taxId')}
+                  required
+                  inputMode="numeric"
+                  maxLength={8}
+                />
+                <Input
+                  state={form.field('title')}
+                  label={t('fields.companyTitle')}
+                  autoComplete="organization"
+                />
+              </>
+            ) : null}
+          </fieldset>
 
-        {order ? (
-          <p class="total">
-            {t('pay.amount')}
-            {t('punct.colon')}
-            <strong>{formatMoney(order.fee.total)}</strong>
-          </p>
-        ) : null}
-        <div class={`field checkbox${ackProblem && !acknowledged ? ' invalid' : ''}`}>
-          <label>
-            <input
-              id="pay-ack"
-              type="checkbox"
-              checked={acknowledged}
-              onChange={(e) => setAcknowledged(e.currentTarget.checked)}
-              aria-describedby="pay-ack-error"
-              aria-invalid={ackProblem && !acknowledged ? 'true' : 'false'}
-            />{' '}
-            {t('pay.noRefund')}
-          </label>
-          <p id="pay-ack-error" class="field-error" aria-live="polite">
-            {ackProblem && !acknowledged ? t('pay.ackRequired') : null}
-          </p>
-        </div>
-        <button type="submit" class="primary" disabled={busy} aria-busy={busy ? 'true' : 'false'}>
-          {busy ? t('pay.redirecting') : t('pay.submit')}
-        </button>
-        <p class="hint">{t('pay.gatewayNote')}</p>
-      </form>
+          {order ? (
+            <p class="total">
+              {t('pay.amount')}
+              {t('punct.colon')}
+              <strong>{formatMoney(order.fee.total)}</strong>
+            </p>
+          ) : null}
+          <div class={`field checkbox${ackProblem && !acknowledged ? ' invalid' : ''}`}>
+            <label>
+              <input
+                id="pay-ack"
+                type="checkbox"
+                checked={acknowledged}
+                onChange={(e) => setAcknowledged(e.currentTarget.checked)}
+                aria-describedby="pay-ack-error"
+                aria-invalid={ackProblem && !acknowledged ? 'true' : 'false'}
+              />{' '}
+              {t('pay.noRefund')}
+            </label>
+            <p id="pay-ack-error" class="field-error" aria-live="polite">
+              {ackProblem && !acknowledged ? t('pay.ackRequired') : null}
+            </p>
+          </div>
+          <button type="submit" class="primary" disabled={busy} aria-busy={busy ? 'true' : 'false'}>
+            {busy ? t('pay.redirecting') : t('pay.submit')}
+          </button>
+          <p class="hint">{t('pay.gatewayNote')}</p>
+        </form>
+      )}
     </>
   );
 };
