@@ -183,10 +183,18 @@ const wrongType = (s: JsonSchema): fc.Arbitrary<unknown> =>
   );
 
 /** Strings that break a string schema's stated constraints (none when it states none). */
+/** A huge string: hundreds of kilobytes, yet under the 1 MB body limit once escaped in JSON. */
+const hugeString = (min: number) =>
+  fc.constantFrom('A', '漢', '\u0001').chain((ch) => {
+    const bytes = Buffer.byteLength(JSON.stringify(ch)) - 2;
+    const most = Math.floor(800_000 / bytes);
+    return fc.integer({ min: Math.min(Math.max(min, 50_000), most), max: most }).map((n) => ch.repeat(n));
+  });
+
 const badStrings = (
   s: JsonSchema,
   base: string,
-  opts: { emptyAllowed?: boolean } = {},
+  opts: { emptyAllowed?: boolean; huge?: boolean } = {},
 ): fc.Arbitrary<string>[] => {
   const out: fc.Arbitrary<string>[] = [];
   if (s.maxLength !== undefined) {
@@ -196,6 +204,7 @@ const badStrings = (
         .tuple(fc.integer({ min: max + 1, max: max + 300 }), fc.constantFrom('a', '7', '漢', '\u0000', 'Z'))
         .map(([n, ch]) => ch.repeat(n)),
     );
+    if (opts.huge !== false && max < 100_000) out.push(hugeString(max + 1));
   }
   // (A path parameter cannot be empty: the route would not match at all.)
   if (s.minLength !== undefined && s.minLength > (opts.emptyAllowed === false ? 1 : 0)) {
@@ -327,6 +336,16 @@ const jsonBodyCases = (
           ),
         );
       const junkMax = slot.schema.maxLength ?? 200;
+      if (slot.schema.maxLength === undefined)
+        cases.push(
+          hugeString(1).map((v) => ({
+            class: 'junk' as const,
+            what: `${at}: a huge value`,
+            contentType: 'application/json',
+            body: json(setAt(example, slot.path, v)),
+            fields: fieldsOf(slot),
+          })),
+        );
       cases.push(
         junkString(slot.value, junkMax).map((v) => ({
           class: 'junk' as const,
@@ -489,7 +508,7 @@ const paramCases = (
   for (const p of op.parameters ?? []) {
     if (p.in !== 'path') continue;
     const base = example.params?.[p.name] ?? 'x';
-    const violate = badStrings(p.schema, base, { emptyAllowed: false }).map((a) =>
+    const violate = badStrings(p.schema, base, { emptyAllowed: false, huge: false }).map((a) =>
       a
         .filter((v) => v.length > 0 && v !== '.' && v !== '..' && encodedLength(v) <= 12_000)
         .map((v) => ({
@@ -559,7 +578,7 @@ const queryCases = (
               ? [fc.integer({ min: p.schema.maximum + 1, max: p.schema.maximum + 10_000 }).map(String)]
               : []),
           ]
-        : badStrings(p.schema, exampleValue);
+        : badStrings(p.schema, exampleValue, { huge: false });
     for (const b of bad)
       out.push(
         b.map((v) => ({
