@@ -44,8 +44,8 @@ describe('issuance under faults (the workflow recovers, or reports to ops)', () 
     logger.setLogLevel('DEBUG');
     stack = await startTestStack({
       logger,
-      // The signing task times out after 2 s here (300 s in the shipped definition is for an HSM queue):
-      // long enough for a normal signature, short enough for a test of a hanging HSM.
+      // The signing task times out after 2 s here (120 s in the shipped definition): long enough for a
+      // software signature, short enough for a test of a hanging HSM. Nothing else of the ASL changes.
       editDefinition: (d) => {
         d.States.SignCertificates!.TimeoutSeconds = 2;
       },

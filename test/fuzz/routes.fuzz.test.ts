@@ -4,7 +4,7 @@ import type { RouteSpec } from '../../functions/http/spec.js';
 import { allRoutes } from '../../functions/routes.js';
 import { arcNumber } from '../e2e/harness.js';
 import { diffSnapshots } from '../faults/faulty.js';
-import { applyAtCounter, login } from '../faults/flow.js';
+import { applyAtCounter, login, type Order } from '../faults/flow.js';
 import { startTestStack, type TestStack } from '../faults/stack.js';
 import { type BadRequest, badRequests, type Operation } from './bad-input.js';
 import { EXAMPLES, withRealCsrs } from './examples.js';
@@ -34,19 +34,18 @@ const LEAK =
 describe('fuzzing every route with bad input derived from the OpenAPI document', () => {
   let stack: TestStack;
   let tokens: Record<string, string>;
+  let holder: Order;
 
   beforeAll(async () => {
     await withRealCsrs();
     stack = await startTestStack();
-    const order = await applyAtCounter(stack, arcNumber(9_100_100), 'fuzz-holder@example.com');
+    holder = await applyAtCounter(stack, arcNumber(9_100_100), 'fuzz-holder@example.com');
     tokens = {
       officer: await stack.tokens.officer(),
       ops: await stack.tokens.ops(),
       'card-station': await stack.tokens.cardStation(),
-      holder: await login(stack, order),
+      holder: await login(stack, holder),
     };
-    // A fresh session per request where the route ends the session (log out).
-    (stack as unknown as { order: unknown }).order = order;
   }, 60_000);
   afterAll(() => stack?.stop());
 
@@ -99,8 +98,8 @@ describe('fuzzing every route with bad input derived from the OpenAPI document',
 
   const authorization = async (r: RouteSpec): Promise<string | undefined> => {
     if (r.auth === 'public' || r.auth === 'gateway') return undefined;
-    if (r.id === 'portal.deleteSession')
-      return login(stack, (stack as unknown as { order: Parameters<typeof login>[1] }).order);
+    // Logging out ends the session: a fresh one per request.
+    if (r.id === 'portal.deleteSession') return login(stack, holder);
     return tokens[r.auth];
   };
 
