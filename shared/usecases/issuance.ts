@@ -2,7 +2,13 @@ import { createHash } from 'node:crypto';
 import type { CertificateAuthority } from '../ca/issuer.js';
 import { taipeiDate } from '../domain/calendar.js';
 import { CROCKFORD_BASE32 } from '../domain/ids.js';
-import { applicationLifecycle, canTransition, cardLifecycle, transition } from '../domain/lifecycle.js';
+import {
+  applicationLifecycle,
+  canTransition,
+  cardJobLifecycle,
+  cardLifecycle,
+  transition,
+} from '../domain/lifecycle.js';
 import type {
   Actor,
   Application,
@@ -537,6 +543,18 @@ const waitOnJob = async (
     until === 'completed' ? j.status === 'completed' || j.status === 'mailed' : j.status === 'mailed';
   let outcome: CallbackOutcome = { waiting: true };
   const job = await updateJob(deps, jobId, (j) => {
+    // A job withdrawn when its order failed goes back to the bureau when ops re-queue the order; a job
+    // the bureau failed (spoiled card) does not.
+    if (j.status === 'failed' && j.failureReason?.startsWith(WITHDRAWN)) {
+      outcome = { waiting: true };
+      const { failureReason: _r, leaseOwner: _o, leaseExpiresAt: _e, ...rest } = j;
+      return {
+        ...rest,
+        status: transition(cardJobLifecycle, 'cardJob', j.status, 'queued'),
+        taskToken,
+        updatedAt: nowIso(deps),
+      };
+    }
     if (j.status === 'failed') return null;
     if (reached(j)) {
       outcome = { waiting: false, output: { jobStatus: j.status } };
@@ -611,24 +629,24 @@ export const queueCardJob = async (
     }
   }
 
-  let queuedNow = false;
-  await updateApplication(deps, app.id, (a) => {
-    if (a.status !== 'paid') return null;
-    queuedNow = true;
-    return {
-      ...a,
-      status: transition(applicationLifecycle, 'application', a.status, 'issued'),
-      cardJobId: jobId,
-      updatedAt: nowIso(deps),
-    };
+  // The audit record goes before the application moves to `issued`: a retry after an audit outage finds
+  // the order still `paid` and writes it then (at least once; the order moves only after it is written).
+  await deps.audit.append({
+    actor: WORKFLOW_ACTOR,
+    action: 'cardjob.queue',
+    subject: { type: 'application', id: app.id },
+    details: { cardJobId: jobId, cardNumber: app.cardNumber, certificates: app.certificateSerials },
   });
-  if (queuedNow)
-    await deps.audit.append({
-      actor: WORKFLOW_ACTOR,
-      action: 'cardjob.queue',
-      subject: { type: 'application', id: app.id },
-      details: { cardJobId: jobId, cardNumber: app.cardNumber, certificates: app.certificateSerials },
-    });
+  await updateApplication(deps, app.id, (a) =>
+    a.status !== 'paid'
+      ? null
+      : {
+          ...a,
+          status: transition(applicationLifecycle, 'application', a.status, 'issued'),
+          cardJobId: jobId,
+          updatedAt: nowIso(deps),
+        },
+  );
   return outcome;
 };
 
@@ -833,6 +851,35 @@ export const failureReason = (error: string | undefined, cause: string | undefin
  * the reason, so it stays visible in the ops queue and is never lost; anything else is only reported.
  * Ops are alerted in both cases.
  */
+/** Prefix of the failure reason of a card job withdrawn by the workflow (not failed by the bureau). */
+const WITHDRAWN = 'withdrawn:';
+
+/**
+ * A failed order must not get a card: its card job, if the bureau has not completed it, is failed with a
+ * `withdrawn:` reason, so no card station leases it (and one holding a lease cannot complete it). When ops
+ * re-queue the order, the same job goes back to the queue with the same card and certificates.
+ */
+const withdrawCardJob = async (deps: IssuanceDeps, jobId: string, reason: string): Promise<void> => {
+  let withdrawn = false;
+  await updateJob(deps, jobId, (j) => {
+    if (j.status !== 'queued' && j.status !== 'leased') return null;
+    withdrawn = true;
+    return {
+      ...j,
+      status: transition(cardJobLifecycle, 'cardJob', j.status, 'failed'),
+      failureReason: `${WITHDRAWN} ${reason}`.slice(0, 500),
+      updatedAt: nowIso(deps),
+    };
+  });
+  if (withdrawn)
+    await deps.audit.append({
+      actor: WORKFLOW_ACTOR,
+      action: 'cardjob.withdraw',
+      subject: { type: 'cardJob', id: jobId },
+      details: { reason },
+    });
+};
+
 export const markFailed = async (
   deps: IssuanceDeps,
   applicationId: string,
@@ -850,6 +897,7 @@ export const markFailed = async (
       return { ...a, status: 'failed', failureReason: reason, updatedAt: nowIso(deps) };
     });
     status = saved.status;
+    if (markedFailed && rec.cardNumber) await withdrawCardJob(deps, cardJobIdOf(rec, rec.cardNumber), reason);
   }
   await alertOps(deps, {
     action: markedFailed ? 'issuance.failed' : 'issuance.error',

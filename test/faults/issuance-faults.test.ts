@@ -288,14 +288,11 @@ describe('issuance under faults (the workflow recovers, or reports to ops)', () 
   }, 60_000);
 
   /*
-   * BUG (reported, not fixed here: shared/usecases/issuance.ts markFailed / shared/usecases/card-station.ts
-   * lease): when an order fails AFTER its card job was queued (here: the save that marks it `issued` is
-   * refused for good), MarkFailed marks the order `failed` but leaves the job `queued`. The card station
-   * leases it, personalizes and mails a card for a failed order; the order stays `failed` and the card
-   * `allocated`, and the ops way out of `failed` (back to `paid`) would make a second card. The job should
-   * be withdrawn with the order (or a lease refused for a job whose order is not `issued`).
+   * An order that fails AFTER its card job was queued (here: the save that marks it `issued` is refused for
+   * good): MarkFailed withdraws the job (failed, reason `withdrawn:`), so no card station makes a card for a
+   * failed order; ops re-queueing the order puts the same job back with the same card.
    */
-  it.failing('an order that fails after its card job was queued: no card is made for it — should REPORT without a card', async () => {
+  it('an order that fails after its card job was queued: the job is withdrawn, no card is made for it — REPORTS', async () => {
     stack.store.inject({
       store: 'applications',
       method: 'save',
@@ -310,18 +307,16 @@ describe('issuance under faults (the workflow recovers, or reports to ops)', () 
       async () => (await integrity(o.applicationId)).status === 'failed' || undefined,
     );
     stack.store.clearFaults();
-    expect(await integrity(o.applicationId)).toMatchObject({ status: 'failed', jobs: ['queued'] });
+    expect(await integrity(o.applicationId)).toMatchObject({ status: 'failed', jobs: ['failed'] });
     const outcomes = await (await bureau.agent(`agent-${o.applicationId}`)).run({ once: true });
-    // Today: the card is made and mailed while the order stays failed.
     expect(outcomes).toEqual([]);
   }, 60_000);
 
   /*
-   * BUG (reported, not fixed here: shared/usecases/issuance.ts queueCardJob): when the audit append after
-   * queueing fails (a retryable DependencyError), the retry finds the order already `issued` and returns
-   * without appending: the `cardjob.queue` record of that order is never written.
+   * The `cardjob.queue` record is appended before the order moves to `issued`, so when the append fails
+   * (a retryable DependencyError) the retry still finds the order `paid` and writes it.
    */
-  it.failing('an audit outage right after queueing: the retry still writes the cardjob.queue record', async () => {
+  it('an audit outage right after queueing: the retry still writes the cardjob.queue record — RECOVERS', async () => {
     const fault = stack.store.inject({
       store: 'audit',
       method: 'put',

@@ -355,6 +355,30 @@ describe('queueCardJob, recordCardCompleted, awaitMailing, notifyShipped', () =>
 });
 
 describe('markFailed', () => {
+  it('withdraws a card job the bureau has not finished; re-queueing the order puts the same job back', async () => {
+    const w = world();
+    const app = await issuedApp(w);
+    expect(await markFailed(w.deps, app.id, 'States.TaskFailed', 'boom')).toMatchObject({
+      markedFailed: true,
+    });
+    const withdrawn = await w.repo.cardJobs.get(app.cardJobId!);
+    expect(withdrawn).toMatchObject({ status: 'failed' });
+    expect(withdrawn?.failureReason).toMatch(/^withdrawn:/);
+    expect(await actions(w)).toContain('cardjob.withdraw');
+    // Ops re-queue the order (failed → paid): the workflow queues the same job, with the same card.
+    const failed = (await getApp(w.repo, app.id))!;
+    await w.repo.applications.save({ ...failed, status: 'paid' });
+    expect(await queueCardJob(w.deps, app.id, 'token-requeued')).toEqual({ waiting: true });
+    const requeued = await w.repo.cardJobs.get(app.cardJobId!);
+    expect(requeued).toMatchObject({
+      status: 'queued',
+      taskToken: 'token-requeued',
+      cardNumber: app.cardNumber,
+    });
+    expect(requeued?.failureReason).toBeUndefined();
+    expect((await getApp(w.repo, app.id))?.status).toBe('issued');
+  });
+
   it('marks a paid order failed with a short reason taken from a Lambda error cause', async () => {
     const w = world();
     const app = await issuedApp(w);
