@@ -1,5 +1,5 @@
 import { type CaDescriptor, describeCa } from '../../shared/ca/certificate.js';
-import { type CrlInfo, type CrlPublisher, readPublishedCrl } from '../../shared/ca/crl.js';
+import { type CrlInfo, type CrlPublisher, type CrlReadCache, readPublishedCrl } from '../../shared/ca/crl.js';
 import {
   type CertificateAuthority,
   createCertificateAuthority,
@@ -155,10 +155,11 @@ export const crlAnswerOf = (crl: CrlInfo): CrlAnswer => ({
  * PKI repository (`blobs`: the pki function) reads CRL bytes; the others just ask for a fresh CRL.
  */
 export const remoteCrlPublisher = (m: PkiMaterial, who: string, blobs?: () => CrlBlobStore): CrlPublisher => {
+  const cache: CrlReadCache = {};
   const latest = () => {
     if (!blobs)
       throw new InternalError(`the ${who} function does not read CRLs (the pki function serves them)`);
-    return readPublishedCrl(repository().docs, blobs(), m.issuing.id);
+    return readPublishedCrl(repository().docs, blobs(), m.issuing.id, cache);
   };
   const regenerate = async (actor?: Actor): Promise<CrlInfo> => {
     const a = await invoke<CrlAnswer>(required('CRL_FUNCTION_ARN'), {

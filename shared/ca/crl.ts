@@ -170,19 +170,32 @@ const published = (info: CrlInfo, der: Bytes): PublishedCrl => {
   };
 };
 
+/** The last CRL bytes a reader verified, so that an unchanged CRL is not fetched and hashed again. */
+export interface CrlReadCache {
+  sha256?: string;
+  der?: Bytes;
+}
+
 /**
  * The latest CRL of a CA as readers see it: the table document and the blob, when the blob is the one
- * the document names (same SHA-256); otherwise undefined.
+ * the document names (same SHA-256); otherwise undefined. With a cache, the blob is fetched only when the
+ * document names a CRL other than the one read last.
  */
 export const readPublishedCrl = async (
   docs: ConfigDocStore,
   blobs: CrlBlobStore,
   caId: string,
+  cache?: CrlReadCache,
 ): Promise<PublishedCrl | undefined> => {
   const doc = await docs.get<CrlDocument>(crlDocumentName(caId));
   if (!doc || typeof doc.sha256 !== 'string') return undefined;
+  if (cache?.der && cache.sha256 === doc.sha256) return published(crlInfoOf(doc), cache.der);
   const der = await blobs.get(caId);
   if (!der || der.byteLength !== doc.size || sha256Hex(der) !== doc.sha256) return undefined;
+  if (cache) {
+    cache.sha256 = doc.sha256;
+    cache.der = der;
+  }
   return published(crlInfoOf(doc), der);
 };
 
@@ -276,7 +289,8 @@ export const createCrlPublisher = (deps: CrlPublisherDeps): CrlPublisher => {
     throw new DependencyError(`CRL of ${deps.ca.id}: too many concurrent publishers`);
   };
 
-  const latest = () => readPublishedCrl(deps.docs, blobs, deps.ca.id);
+  const cache: CrlReadCache = {};
+  const latest = () => readPublishedCrl(deps.docs, blobs, deps.ca.id, cache);
 
   return {
     regenerate,

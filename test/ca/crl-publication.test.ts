@@ -163,6 +163,26 @@ describe('CRL publication (blob store + digest in the table)', () => {
     expect(healed.entries).toBe(0);
   });
 
+  it('fetches and hashes the CRL bytes once per CRL, not once per read', async () => {
+    const inner = createMemoryCrlBlobs();
+    let gets = 0;
+    const counting: CrlBlobStore = {
+      put: (caId, der) => inner.put(caId, der),
+      get: async (caId) => {
+        gets++;
+        return inner.get(caId);
+      },
+    };
+    const { ca } = setup(counting);
+    const first = await ca.regenerateCrl();
+    for (let i = 0; i < 5; i++) expect((await ca.crl.current()).number).toBe(first.number);
+    expect(gets).toBe(1);
+    await ca.regenerateCrl();
+    expect((await ca.crl.latest())!.number).toBe(first.number + 1n);
+    expect((await ca.crl.latest())!.number).toBe(first.number + 1n);
+    expect(gets).toBe(2);
+  });
+
   it('racing publishers never publish two CRLs with one number', async () => {
     const blobs = createMemoryCrlBlobs();
     const puts: string[] = [];
