@@ -152,7 +152,9 @@ export const startLocalStack = async (opts: LocalStackOptions): Promise<LocalSta
   const baseUrl = config.PUBLIC_BASE_URL ?? `http://${config.HOST}:${port}`;
 
   // Data.
-  const dynamo: LocalDynamo = await startDynalite(opts.ephemeralDatabase ? {} : { path: paths.database });
+  const dynamo: LocalDynamo = await startDynalite(
+    opts.ephemeralDatabase ? { thread: true } : { path: paths.database, thread: true },
+  );
   stops.push(() => dynamo.close());
   const client = createDocumentClient(dynamo.endpoint, config.AWS_REGION);
   opts.instrument?.documentClient?.(client);
