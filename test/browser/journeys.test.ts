@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -30,7 +30,7 @@ const randomArc = (): string => {
 const badCheckDigit = (arc: string) => `${arc.slice(0, 9)}${(Number(arc[9]) + 1) % 10}`;
 
 let browser: Browser;
-let stack: { url: string; close: () => Promise<void> };
+let stack: { url: string; outbox: string; close: () => Promise<void> };
 
 const freePort = () =>
   new Promise<number>((resolve, reject) => {
@@ -59,6 +59,7 @@ const startStack = async (): Promise<typeof stack> => {
   });
   return {
     url: s.url,
+    outbox: s.paths.outbox,
     close: async () => {
       await s.stop();
       await rm(stateDir, { recursive: true, force: true });
@@ -354,6 +355,20 @@ describe('holder', () => {
       expect(await holder.textContent('main')).toContain('card-client activate');
       await shotBoth(holder, 'portal-card-client');
       await holder.goto('/portal/subscriber-code');
+      // The locked applicant asks for the initial code again: it goes to the e-mail given at the counter.
+      const mailsTo = async (who: string) => {
+        const files = (await readdir(stack.outbox).catch(() => [] as string[])).filter((f) =>
+          f.endsWith('.eml'),
+        );
+        const texts = await Promise.all(files.map((f) => readFile(join(stack.outbox, f), 'utf8')));
+        return texts.filter((t) => t.includes(who)).length;
+      };
+      const before = await mailsTo(lockedApplicant.email);
+      await holder.getByLabel(/居留證統一證號/).fill(lockedApplicant.arc);
+      await holder.getByLabel(/電子郵件/).fill(lockedApplicant.email);
+      await holder.getByRole('button', { name: '寄給我' }).click();
+      await holder.locator('#retrieve-result').waitFor();
+      expect(await mailsTo(lockedApplicant.email)).toBe(before + 1);
       await shotBoth(holder, 'portal-subscriber-code');
       await holder.goto('/');
       await shotBoth(holder, 'home');

@@ -175,9 +175,9 @@ export const en = {
     locked: 'Your subscriber code is locked after 4 wrong attempts.',
     lockedNext: 'What to do next:',
     lockedBeforeActivation:
-      'Card not activated yet: have the initial subscriber code sent again to the e-mail address you gave at the station.',
+      'Card not activated yet: have the initial subscriber code e-mailed again to the address you gave at the station, to check it. Retrieving it does not lift the lock: customer service does.',
     lockedAfterActivation:
-      'Card already activated: set a new subscriber code with your card (card reader and PIN) using the card client, then sign in with the new code:',
+      'Card activated: set a new subscriber code with your card (card reader and PIN) using the card client. This lifts the lock; then sign in with the new code:',
     retrieveLink: 'Retrieve my subscriber code',
     forgot: 'Lost your subscriber code?',
   },
@@ -335,7 +335,14 @@ export const en = {
     results_one: '{{count}} certificate found',
     results_other: '{{count}} certificates found',
     none: 'No certificate matches.',
-    col: { serial: 'Serial number', usage: 'Use', status: 'Status', validity: 'Valid', card: 'Card' },
+    col: {
+      serial: 'Serial number',
+      usage: 'Use',
+      status: 'Status',
+      validity: 'Valid',
+      card: 'Card',
+      issuer: 'Issued by',
+    },
     holdSince: 'on hold since {{date}}',
     revokedAt: 'revoked {{date}}',
   },

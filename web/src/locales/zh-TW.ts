@@ -173,9 +173,10 @@ export const zhTW: Messages = {
     attemptsLeft_other: '再輸入錯誤 {{count}} 次，用戶代碼將被鎖定。',
     locked: '用戶代碼已連續輸入錯誤 4 次，已被鎖定。',
     lockedNext: '接下來請這樣做：',
-    lockedBeforeActivation: '卡片尚未啟用：可將原始用戶代碼重寄到臨櫃申請時留存的電子郵件。',
+    lockedBeforeActivation:
+      '卡片尚未啟用：可將原始用戶代碼重寄到臨櫃申請時留存的電子郵件以便核對。取回代碼不會解除鎖定，請洽客服中心解除。',
     lockedAfterActivation:
-      '卡片已啟用：請以讀卡機插卡並輸入 PIN 碼，用卡片工具程式設定新的用戶代碼，再以新代碼登入：',
+      '卡片已啟用：請以讀卡機插卡並輸入 PIN 碼，用卡片工具程式設定新的用戶代碼，即可解除鎖定，再以新代碼登入：',
     retrieveLink: '取回用戶代碼',
     forgot: '忘記用戶代碼？',
   },
@@ -328,7 +329,14 @@ export const zhTW: Messages = {
     results_one: '找到 {{count}} 張憑證',
     results_other: '找到 {{count}} 張憑證',
     none: '沒有符合的憑證。',
-    col: { serial: '憑證序號', usage: '用途', status: '狀態', validity: '效期', card: '卡號' },
+    col: {
+      serial: '憑證序號',
+      usage: '用途',
+      status: '狀態',
+      validity: '效期',
+      card: '卡號',
+      issuer: '簽發機構',
+    },
     holdSince: '{{date}} 起暫禁',
     revokedAt: '{{date}} 廢止',
   },

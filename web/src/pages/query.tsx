@@ -152,52 +152,53 @@ export const StatusQuery = () => {
             {results.length === 0 ? (
               <p>{t('query.none')}</p>
             ) : (
-              <div class="table-wrap">
-                <table class="results" id="query-table">
-                  <thead>
-                    <tr>
-                      <th scope="col">{t('query.col.serial')}</th>
-                      <th scope="col">{t('query.col.usage')}</th>
-                      <th scope="col">{t('query.col.status')}</th>
-                      <th scope="col">{t('query.col.validity')}</th>
-                      <th scope="col">{t('query.col.card')}</th>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    {results.map((c) => (
-                      <tr key={c.serialNumber}>
-                        <td>
-                          <code class="serial">{c.serialNumber}</code>
-                        </td>
-                        <td>{t(`usage.${c.usage}`, { defaultValue: c.usage })}</td>
-                        <td>
-                          <span class={`badge ${c.status}`} data-status={c.status}>
-                            {t(`certStatus.${c.status}`, { defaultValue: c.status })}
-                          </span>
-                          {c.expired ? <span class="badge expired">{t('certStatus.expired')}</span> : null}
-                          {c.holdSince ? (
-                            <div class="muted">{t('query.holdSince', { date: formatDate(c.holdSince) })}</div>
-                          ) : null}
-                          {c.revokedAt ? (
-                            <div class="muted">
-                              {t('query.revokedAt', { date: formatDate(c.revokedAt) })}
-                              {c.revocationReason
-                                ? ` (${t(`reason.${c.revocationReason}`, { defaultValue: c.revocationReason })})`
-                                : ''}
-                            </div>
-                          ) : null}
-                        </td>
-                        <td>
-                          {formatDate(c.notBefore)} – {formatDate(c.notAfter)}
-                        </td>
-                        <td>
-                          <code>{c.cardNumber}</code>
-                        </td>
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
-              </div>
+              // One card per certificate: readable on a phone, a definition list for screen readers.
+              <ul class="cert-list" id="query-table">
+                {results.map((c) => (
+                  <li key={c.serialNumber} class="panel">
+                    <dl class="facts">
+                      <dt>{t('query.col.serial')}</dt>
+                      <dd>
+                        <code class="serial">{c.serialNumber}</code>
+                      </dd>
+                      <dt>{t('query.col.usage')}</dt>
+                      <dd>{t(`usage.${c.usage}`, { defaultValue: c.usage })}</dd>
+                      <dt>{t('query.col.status')}</dt>
+                      <dd>
+                        <span class={`badge ${c.status}`} data-status={c.status}>
+                          {t(`certStatus.${c.status}`, { defaultValue: c.status })}
+                        </span>
+                        {c.expired ? <span class="badge expired">{t('certStatus.expired')}</span> : null}
+                        {c.holdSince ? (
+                          <div class="muted">{t('query.holdSince', { date: formatDate(c.holdSince) })}</div>
+                        ) : null}
+                        {c.revokedAt ? (
+                          <div class="muted">
+                            {t('query.revokedAt', { date: formatDate(c.revokedAt) })}
+                            {c.revocationReason
+                              ? ` (${t(`reason.${c.revocationReason}`, { defaultValue: c.revocationReason })})`
+                              : ''}
+                          </div>
+                        ) : null}
+                      </dd>
+                      <dt>{t('query.col.validity')}</dt>
+                      <dd>
+                        {formatDate(c.notBefore)} – {formatDate(c.notAfter)}
+                      </dd>
+                      <dt>{t('query.col.card')}</dt>
+                      <dd>
+                        <code>{c.cardNumber}</code>
+                      </dd>
+                      {c.issuer.name ? (
+                        <>
+                          <dt>{t('query.col.issuer')}</dt>
+                          <dd>{c.issuer.name}</dd>
+                        </>
+                      ) : null}
+                    </dl>
+                  </li>
+                ))}
+              </ul>
             )}
           </>
         ) : null}
