@@ -11,7 +11,8 @@ const config = loadConfig();
 const program = new Command('token')
   .description('Print a bearer token from the local token issuer')
   .argument('<role>', 'officer | ops | card-station', (v: string) => {
-    if (!['officer', 'ops', 'card-station'].includes(v)) throw new InvalidArgumentError('officer, ops or card-station');
+    if (!['officer', 'ops', 'card-station'].includes(v))
+      throw new InvalidArgumentError('officer, ops or card-station');
     return v as TokenRole;
   })
   .option('--station <id>', 'station id claim for officers, e.g. TPE01')

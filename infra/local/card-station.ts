@@ -48,8 +48,11 @@ export const runCardStationCommand = (o: LocalCardStationOptions, args: string[]
   new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [...CLI, ...args], { cwd: ROOT, env: agentEnv(o), stdio: 'pipe' });
     let output = '';
-    child.stdout?.on('data', (c: Buffer) => void (output += c.toString()));
-    child.stderr?.on('data', (c: Buffer) => void (output += c.toString()));
+    const collect = (c: Buffer) => {
+      output += c.toString();
+    };
+    child.stdout?.on('data', collect);
+    child.stderr?.on('data', collect);
     pipe(child, o);
     child.on('error', reject);
     child.on('exit', (code) =>

@@ -71,6 +71,7 @@ export const api = async (
   method: string,
   path: string,
   opts: { token?: string; body?: unknown } = {},
+  // biome-ignore lint/suspicious/noExplicitAny: test responses are probed field by field
 ): Promise<{ status: number; body: any }> => {
   const r = await fetch(`${url}${path}`, {
     method,
@@ -129,7 +130,7 @@ export const payInSandbox = async (checkout: { action: string; fields: Record<st
     body: new URLSearchParams(checkout.fields),
   });
   const html = await page.text();
-  const unescape = (s: string) =>
+  const unescapeHtml = (s: string) =>
     s
       .replace(/&quot;/g, '"')
       .replace(/&#39;/g, "'")
@@ -138,8 +139,8 @@ export const payInSandbox = async (checkout: { action: string; fields: Record<st
       .replace(/&amp;/g, '&');
   const fields = Object.fromEntries(
     [...html.matchAll(/<input type="hidden" name="([^"]*)" value="([^"]*)">/g)].map((m) => [
-      unescape(m[1]!),
-      unescape(m[2]!),
+      unescapeHtml(m[1]!),
+      unescapeHtml(m[2]!),
     ]),
   );
   const pay = await fetch(new URL('pay', checkout.action), {
