@@ -2,7 +2,7 @@ import { BatchWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { certificateKeys } from '../shared/adapters/dynamodb/keys.js';
 import type { createDocumentClient } from '../shared/adapters/dynamodb/local.js';
 import type { CaDescriptor } from '../shared/ca/certificate.js';
-import { derNull, hexToBytes, octetString, oid, seq, unsignedInteger } from '../shared/ca/der.js';
+import { derNull, explicit, hexToBytes, octetString, oid, seq, unsignedInteger } from '../shared/ca/der.js';
 import { sha1, spkiKeyBits } from '../shared/ca/keys.js';
 import type { CertificateRecord, RevocationReason } from '../shared/domain/model.js';
 
@@ -90,13 +90,19 @@ export const batchLoad = async (
   await Promise.all(Array.from({ length: opts.concurrency ?? 8 }, worker));
 };
 
-/** An OCSPRequest (RFC 6960) for one serial of `issuer`, SHA-1 CertID, no nonce: what a relying party sends. */
-export const ocspRequestFor = (issuer: CaDescriptor, serialHex: string): Uint8Array => {
+/**
+ * An OCSPRequest (RFC 6960) for one serial of `issuer`, SHA-1 CertID: what a relying party sends. With
+ * `nonce`, a requestExtensions nonce as `openssl ocsp` sends it (extnValue = OCTET STRING of the nonce).
+ */
+export const ocspRequestFor = (issuer: CaDescriptor, serialHex: string, nonce?: Uint8Array): Uint8Array => {
   const certId = seq(
     seq(oid('1.3.14.3.2.26'), derNull),
     octetString(sha1(issuer.subject)),
     octetString(sha1(spkiKeyBits(issuer.spki))),
     unsignedInteger(hexToBytes(serialHex)),
   );
-  return seq(seq(seq(seq(certId))));
+  const extensions = nonce
+    ? [explicit(2, seq(seq(oid('1.3.6.1.5.5.7.48.1.2'), octetString(octetString(nonce)))))]
+    : [];
+  return seq(seq(seq(seq(certId)), ...extensions));
 };
