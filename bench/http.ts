@@ -20,6 +20,10 @@ import { FIGURE_PREFIX, flag, fmt, numberFlag, ROOT, report, runCommand as run }
  *           GET /v1/certificates?serialNumber=… against the same node:http server answering a constant.
  *
  *   npx tsx bench/http.ts [--parts aws,ocsp,routes] [--duration 10] [--connections 50] [--ocsp-connections 10]
+ *                         [--ocsp-key EC-P256|RSA-2048]
+ *
+ * --ocsp-key: the responder key of our key ceremony; openssl's baseline responder gets a software key of
+ * the same algorithm, so both sign the same kind of signature.
  */
 
 const parts = new Set((flag('parts') ?? 'aws,ocsp,routes').split(',').map((p) => p.trim()));
@@ -37,6 +41,7 @@ interface Fixtures {
   subject: string;
   certPem: string;
   issuingPem: string;
+  ocspKeyAlgorithm: string;
 }
 
 const startStack = (
@@ -52,7 +57,7 @@ const startStack = (
         '--state-dir',
         stateDir,
         ...(parts.has('aws') ? ['--aws-report'] : ['--warmup', '0', '--cards', '1']),
-        ...(['warmup', 'cards'] as const).flatMap((k) => (flag(k) ? [`--${k}`, flag(k)!] : [])),
+        ...(['warmup', 'cards', 'ocsp-key'] as const).flatMap((k) => (flag(k) ? [`--${k}`, flag(k)!] : [])),
       ],
       { cwd: ROOT, stdio: ['pipe', 'pipe', 'inherit'], env: process.env },
     );
@@ -125,14 +130,17 @@ const ocspBench = async (f: Fixtures, work: string) => {
   };
   await check(`${f.url}/pki/ocsp`);
 
-  // The baseline: openssl's own responder over an index file, with a throwaway software key.
+  // The baseline: openssl's own responder over an index file, with a throwaway software key of the
+  // algorithm our responder key has.
   const rkey = join(work, 'ocsp-baseline.key');
   const rcert = join(work, 'ocsp-baseline.pem');
+  const keyArgs = f.ocspKeyAlgorithm.startsWith('EC-')
+    ? ['-newkey', 'ec', '-pkeyopt', `ec_paramgen_curve:P-${f.ocspKeyAlgorithm.slice(4)}`]
+    : ['-newkey', `rsa:${f.ocspKeyAlgorithm.slice(4)}`];
   await run('openssl', [
     'req',
     '-x509',
-    '-newkey',
-    'rsa:2048',
+    ...keyArgs,
     '-nodes',
     '-keyout',
     rkey,
@@ -181,6 +189,7 @@ const ocspBench = async (f: Fixtures, work: string) => {
       }
     }
     const headers = { 'content-type': 'application/ocsp-request' };
+    console.log(`  (responder keys: ${f.ocspKeyAlgorithm}, ours on SoftHSM, openssl's in software)`);
     const theirs = await load('openssl ocsp (index.txt, software key)', `http://127.0.0.1:${port}/`, {
       method: 'POST',
       body,

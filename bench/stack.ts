@@ -20,7 +20,7 @@ import { createPkiService } from '../shared/ca/pki-service.js';
 import { loadConfig } from '../shared/config.js';
 import type { Application } from '../shared/domain/model.js';
 import { createLogger } from '../shared/logger.js';
-import type { Signer } from '../shared/ports/signer.js';
+import type { CaKeyAlgorithm, Signer } from '../shared/ports/signer.js';
 import { createQueryUseCases } from '../shared/usecases/query.js';
 import { api, arcNumber, counterApplication, freePort, payInSandbox, waitFor } from '../test/e2e/harness.js';
 import { type Counts, costOf, createRecorder, PRICES, uncounted } from './aws-calls.js';
@@ -33,7 +33,9 @@ import { flag, fmt, numberFlag, report } from './lib.js';
  * card would cost in AWS, then prints `READY <json>` with what the load tests need (a holder session, a
  * certificate serial, the CA files) and serves until its standard input closes.
  *
- *   npx tsx bench/stack.ts --state-dir DIR [--warmup 1] [--cards 2] [--aws-report]
+ *   npx tsx bench/stack.ts --state-dir DIR [--warmup 1] [--cards 2] [--aws-report] [--ocsp-key EC-P256]
+ *
+ * --ocsp-key: the OCSP responder key algorithm of the key ceremony (default: the ceremony's default).
  */
 
 process.env.POWERTOOLS_LOG_LEVEL ??= 'ERROR';
@@ -42,6 +44,7 @@ if (!stateDir) throw new Error('--state-dir is required');
 const warmup = numberFlag('warmup', 1);
 const measured = Math.max(1, numberFlag('cards', 2));
 const awsReport = process.argv.includes('--aws-report');
+const ocspKey = flag('ocsp-key') as CaKeyAlgorithm | undefined;
 
 const recorder = createRecorder();
 recorder.enabled = false;
@@ -89,6 +92,7 @@ const stack = await startLocalStack({
   logger,
   ephemeralDatabase: true,
   sweepIntervalMs: 3_600_000,
+  ...(ocspKey ? { caAlgorithms: { 'ocsp-responder': ocspKey } } : {}),
   rawRoutes: [
     {
       // The framework's ceiling: the same node:http server answering a constant.
@@ -342,6 +346,7 @@ console.log(
     subject: cert!.subjectName,
     certPem,
     issuingPem: join(stack.paths.pki, 'issuing-ca.pem'),
+    ocspKeyAlgorithm: material.ocspResponder.key.algorithm,
     pid: process.pid,
   })}`,
 );

@@ -61,12 +61,35 @@ export const screenshot = async (page: Page, name: string): Promise<string> => {
  * The little of the DOM that page-side callbacks use: the test project's types have no DOM lib, and a
  * string predicate would need eval, which the app's Content-Security-Policy rightly forbids.
  */
+interface PageElement {
+  id: string;
+  type?: string;
+  tagName: string;
+  textContent: string | null;
+  labels?: ArrayLike<unknown> | null;
+  getAttribute(name: string): string | null;
+}
 export interface PageGlobals {
   document: {
-    documentElement: { lang: string };
-    querySelector(selector: string): { textContent: string | null } | null;
+    documentElement: { lang: string; scrollWidth: number; clientWidth: number };
+    querySelector(selector: string): PageElement | null;
+    querySelectorAll(selector: string): ArrayLike<PageElement>;
   };
 }
+
+/**
+ * Checks a person relies on without thinking: every form control in the page has a label (or an
+ * aria-label), and nothing is wider than the screen (no sideways scrolling on a phone).
+ */
+export const checkPage = async (page: Page): Promise<{ unlabelled: string[]; overflow: number }> =>
+  page.evaluate(() => {
+    const doc = (globalThis as unknown as PageGlobals).document;
+    const unlabelled = Array.from(doc.querySelectorAll('input, select, textarea'))
+      .filter((el) => el.type !== 'hidden')
+      .filter((el) => !(el.labels && el.labels.length > 0) && !el.getAttribute('aria-label'))
+      .map((el) => `${el.tagName.toLowerCase()}#${el.id}`);
+    return { unlabelled, overflow: doc.documentElement.scrollWidth - doc.documentElement.clientWidth };
+  });
 
 /** Switches the page's language with the header's switch (as a person would). */
 export const switchLanguage = async (page: Page, lang: 'zh-TW' | 'en') => {

@@ -8,7 +8,14 @@ import { startLocalStack } from '../../infra/local/stack.js';
 import { localWebRoutes } from '../../infra/local/web.js';
 import { loadConfig } from '../../shared/config.js';
 import { arcCheckDigit } from '../../shared/domain/arc.js';
-import { launchBrowser, newContext, type PageGlobals, screenshot, switchLanguage } from './harness.js';
+import {
+  checkPage,
+  launchBrowser,
+  newContext,
+  type PageGlobals,
+  screenshot,
+  switchLanguage,
+} from './harness.js';
 
 /**
  * The officer and the holder, end to end in a real browser (Debian Chromium) against the stack:
@@ -73,6 +80,7 @@ let holder: Page;
 
 /** Screenshots of the current page in Chinese and English (and back to Chinese). */
 const shotBoth = async (page: Page, name: string) => {
+  expect(await checkPage(page)).toEqual({ unlabelled: [], overflow: 0 });
   await switchLanguage(page, 'zh-TW');
   await screenshot(page, `${name}.zh-TW`);
   await switchLanguage(page, 'en');
@@ -222,16 +230,25 @@ describe('holder', () => {
       await holder.getByLabel(/居留證統一證號/).fill(lockedApplicant.arc);
       const code = holder.getByLabel(/用戶代碼/);
       const result = holder.locator('#login-result');
+      /** One sign-in attempt, waiting for the API's answer (the status code it gave). */
+      const attempt = async (submit: () => Promise<void>) => {
+        const [res] = await Promise.all([
+          holder.waitForResponse((r) => r.url().endsWith('/v1/portal/sessions')),
+          submit(),
+        ]);
+        return res.status();
+      };
       for (let i = 1; i <= 3; i++) {
         await code.fill(`WRONG${i}X`);
-        await holder.getByRole('button', { name: '登入' }).click();
+        expect(await attempt(() => holder.getByRole('button', { name: '登入' }).click())).toBe(401);
         await expect(result.textContent()).resolves.toContain('不正確');
       }
+      // The fourth from the keyboard alone: Enter in the code field submits the form.
       await code.fill('WRONG4X');
-      await holder.getByRole('button', { name: '登入' }).click();
+      expect(await attempt(() => code.press('Enter'))).toBe(423);
       await holder.getByText('已被鎖定').first().waitFor();
       expect(await result.textContent()).toContain('取回用戶代碼');
-      expect(await result.textContent()).toContain('card-client subscriber-code change');
+      expect(await result.textContent()).toContain('npm run card -- change-code');
       // Even the right code is refused while locked.
       await code.fill(created.locked!.code);
       await holder.getByRole('button', { name: '登入' }).click();
@@ -352,7 +369,7 @@ describe('holder', () => {
     'explains activation and PIN unblock with the card client command, and offers code retrieval',
     async () => {
       await holder.goto('/portal/card-client');
-      expect(await holder.textContent('main')).toContain('card-client activate');
+      expect(await holder.textContent('main')).toContain('npm run card -- activate');
       await shotBoth(holder, 'portal-card-client');
       await holder.goto('/portal/subscriber-code');
       // The locked applicant asks for the initial code again: it goes to the e-mail given at the counter.

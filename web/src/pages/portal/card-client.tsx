@@ -5,15 +5,16 @@ import { useT } from '../../i18n.js';
 /**
  * Activation, PIN unblock and a subscriber code change need the card itself (its challenge, its
  * signature key, its PIN pad), so the browser does not do them: it explains and hands off to the card
- * client on the holder's computer, with the exact command to run.
+ * client on the holder's computer, with the exact command to run (the repository's `npm run card`,
+ * program `acdc-card`, see card-client/README.md).
  */
 export const CARD_CLIENT_COMMANDS = {
-  activate: 'card-client activate',
-  unblock: 'card-client unblock',
-  changeCode: 'card-client subscriber-code change',
-  changePin: 'card-client change-pin',
-  info: 'card-client info',
-  selfTest: 'card-client self-test',
+  activate: 'npm run card -- activate',
+  unblock: 'npm run card -- unblock',
+  changeCode: 'npm run card -- change-code',
+  changePin: 'npm run card -- change-pin',
+  info: 'npm run card -- info',
+  selfTest: 'npm run card -- selftest',
 } as const;
 
 export const CardClientCommand = ({ command }: { command: string }) => {

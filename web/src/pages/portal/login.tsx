@@ -4,7 +4,7 @@ import { ApiError, api, type HolderSession, setHolderSession } from '../../api.j
 import { describeError, Input, Notice, problemText, useForm } from '../../form.js';
 import { useT } from '../../i18n.js';
 import { checkArcNumber, checkSubscriberCode, type Problem, required } from '../../validation.js';
-import { CardClientCommand } from './card-client.js';
+import { CARD_CLIENT_COMMANDS, CardClientCommand } from './card-client.js';
 
 type Outcome =
   | { kind: 'wrong'; attemptsLeft?: number }
@@ -85,7 +85,7 @@ export const HolderLogin = () => {
             </li>
             <li>
               {t('login.lockedAfterActivation')}
-              <CardClientCommand command="card-client subscriber-code change" />
+              <CardClientCommand command={CARD_CLIENT_COMMANDS.changeCode} />
             </li>
           </ul>
         </Notice>
