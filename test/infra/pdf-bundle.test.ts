@@ -22,7 +22,11 @@ let dir: string;
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'acdc-pdf-bundle-'));
 });
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+afterAll(async () => {
+  rmSync(dir, { recursive: true, force: true });
+  // esbuild's service process would otherwise keep jest (in band) from exiting.
+  await esbuild.stop();
+});
 
 const bundle = (entry: string, outfile: string, write = true) =>
   esbuild.build({
