@@ -215,6 +215,8 @@ export const startLocalStack = async (opts: LocalStackOptions): Promise<LocalSta
         logger,
       }),
   });
+  // Stopped before the database closes: an execution waiting for payment holds a timer for its deadline.
+  stops.push(() => workflow.stop());
 
   // Use cases.
   const station = createStationUseCases({
