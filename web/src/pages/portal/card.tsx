@@ -83,7 +83,8 @@ export const CardActions = () => {
               <li key={c.serialNumber}>
                 {t(`profile.${c.profile}`, { defaultValue: c.profile })}
                 {t('punct.colon')}
-                <code class="serial">{c.serialNumber}</code> — {t(`certStatus.${c.status}`, { defaultValue: c.status })}
+                <code class="serial">{c.serialNumber}</code> —{' '}
+                {t(`certStatus.${c.status}`, { defaultValue: c.status })}
               </li>
             ))}
           </ul>
