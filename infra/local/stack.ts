@@ -1,30 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import { join, resolve } from 'node:path';
-import { createCardStationHandlers } from '../../functions/cardstation/handlers.js';
-import { cardStationRoutes } from '../../functions/cardstation/routes.js';
-import { createHealthHandlers } from '../../functions/health/handlers.js';
-import { healthRoutes } from '../../functions/health/routes.js';
-import { type ApiFunctionDeps, createApiHandler } from '../../functions/http/api.js';
-import type { ApiFunction, RouteSpec } from '../../functions/http/spec.js';
-import { createOpsHandlers } from '../../functions/ops/handlers.js';
-import { opsRoutes } from '../../functions/ops/routes.js';
-import { createPaymentHandlers } from '../../functions/payments/handlers.js';
-import { paymentRoutes } from '../../functions/payments/routes.js';
-import { createPkiHandlers } from '../../functions/pki/handlers.js';
-import { pkiRoutes } from '../../functions/pki/routes.js';
-import { createPortalHandlers } from '../../functions/portal/handlers.js';
-import { portalRoutes } from '../../functions/portal/routes.js';
-import { createSelfServiceHandlers } from '../../functions/portal/self-service-handlers.js';
-import { selfServiceRoutes } from '../../functions/portal/self-service-routes.js';
-import { createQueryHandlers } from '../../functions/query/handlers.js';
-import { createTokenBucketLimiter } from '../../functions/query/rate-limit.js';
-import { queryRoutes } from '../../functions/query/routes.js';
 import { allRoutes } from '../../functions/routes.js';
-import { createStationHandlers } from '../../functions/station/handlers.js';
-import { createRevocationHandlers } from '../../functions/station/revocation-handlers.js';
-import { revocationRoutes } from '../../functions/station/revocation-routes.js';
-import { stationRoutes } from '../../functions/station/routes.js';
 import { createIssuanceTaskHandlers } from '../../functions/workflow/handlers.js';
 import { runCeremony } from '../../scripts/ceremony.js';
 import {
@@ -45,26 +22,18 @@ import { createCertificateAuthority } from '../../shared/ca/issuer.js';
 import { loadPkiMaterial } from '../../shared/ca/material.js';
 import { createPkiService } from '../../shared/ca/pki-service.js';
 import type { Config } from '../../shared/config.js';
-import { renderApplicationForm } from '../../shared/documents/application-form.js';
 import { createLogger, type Logger } from '../../shared/logger.js';
-import { arcKeyOf, emailKeyOf } from '../../shared/lookup-keys.js';
+import { emailKeyOf } from '../../shared/lookup-keys.js';
 import { AdjustableClock } from '../../shared/ports/clock.js';
 import type { Repository } from '../../shared/ports/repository.js';
 import type { SecretKeys } from '../../shared/ports/secrets.js';
 import type { Signer } from '../../shared/ports/signer.js';
-import { createCardStationUseCases } from '../../shared/usecases/card-station.js';
-import { createHolderUseCases } from '../../shared/usecases/holder.js';
 import { issuingAuthorityOf } from '../../shared/usecases/issuance.js';
-import { createOpsUseCases } from '../../shared/usecases/ops.js';
-import { createPaymentUseCases } from '../../shared/usecases/payment.js';
-import { createPortalUseCases } from '../../shared/usecases/portal.js';
-import { createQueryUseCases } from '../../shared/usecases/query.js';
-import { createCardStateUseCases } from '../../shared/usecases/revocation.js';
-import { createStationUseCases } from '../../shared/usecases/station.js';
 import { scheduleSweeps, sweep } from '../../shared/usecases/sweeper.js';
 import { createLocalWorkflow } from '../../shared/workflow/local-engine.js';
 import { runCardStationCommand, superviseCardStation } from './card-station.js';
-import { type LambdaHttpHandler, type RawRoute, startLocalServer } from './server.js';
+import { composeLocalApi } from './composition.js';
+import { type RawRoute, startLocalServer } from './server.js';
 import { openLocalIssuer } from './tokens.js';
 
 /**
@@ -218,111 +187,28 @@ export const startLocalStack = async (opts: LocalStackOptions): Promise<LocalSta
   // Stopped before the database closes: an execution waiting for payment holds a timer for its deadline.
   stops.push(() => workflow.stop());
 
-  // Use cases.
-  const station = createStationUseCases({
+  // Use cases and the API function of each trust area (one composition, shared with the fault tests).
+  const { functions } = composeLocalApi({
     repo,
     audit,
     clock,
     secrets,
     mailer,
     workflow,
-    portalUrl: mail.portalUrl,
-    scryptLog2N: config.SUBSCRIBER_CODE_SCRYPT_LOG2N,
-    renderForm: renderApplicationForm,
-    onAfterCommitFailure: (what, error) => logger.error(`after commit: ${what}`, { error }),
-  });
-  const portal = createPortalUseCases({
-    repo,
-    audit,
-    clock,
-    secrets,
     gateway: sandbox.gateway,
-    sessionMinutes: config.HOLDER_SESSION_MINUTES,
-    callbackUrl: `${baseUrl}/v1/payments/callback`,
-    returnUrl: `${baseUrl}/`,
-    scryptLog2N: config.SUBSCRIBER_CODE_SCRYPT_LOG2N,
-  });
-  const payments = createPaymentUseCases({
-    repo,
-    gateway: sandbox.gateway,
-    audit,
-    clock,
-    mailer,
-    workflow,
-    mail,
-    opsEmail,
-    onAfterCommitFailure: (what, error) => logger.error(`after commit: ${what}`, { error }),
-  });
-  const cardState = createCardStateUseCases({
-    cards: repo.cards,
-    certificates: repo.certificates,
-    markers: repo.markers,
     ca,
-    audit,
-    clock,
-  });
-  const query = createQueryUseCases({
-    certificates: repo.certificates,
-    clock,
+    issuingAuthority,
+    material,
+    pki,
+    signer,
     emailKey,
-    issuerName: (id) => (id === material.issuing.id ? material.issuing.subjectText : undefined),
-  });
-  const ops = createOpsUseCases({ cardState, auditStore: repo.audit, audit, clock });
-  const holder = createHolderUseCases({
-    repo,
-    secrets,
-    clock,
-    audit,
-    mailer,
-    mail,
-    ca: { ...ca, chain: issuingAuthority.chain },
-    cardState,
-    arcKey: (arc) => arcKeyOf(secrets, arc),
-    emailKey,
+    logger,
+    baseUrl,
+    opsEmail,
     scryptLog2N: config.SUBSCRIBER_CODE_SCRYPT_LOG2N,
+    sessionMinutes: config.HOLDER_SESSION_MINUTES,
+    queryRateLimit: { burst: config.QUERY_RATE_LIMIT_BURST, perSecond: config.QUERY_RATE_LIMIT_PER_SECOND },
   });
-  const cardStation = createCardStationUseCases({ repo, audit, secrets, workflow, clock });
-
-  // API functions, one per trust area, each with only what it needs.
-  const rateLimit = createTokenBucketLimiter({
-    capacity: config.QUERY_RATE_LIMIT_BURST,
-    refillPerSecond: config.QUERY_RATE_LIMIT_PER_SECOND,
-    clock,
-  });
-  const edge = (extra: Partial<ApiFunctionDeps> = {}): ApiFunctionDeps => ({ logger, ...extra });
-  const fn = <S extends readonly RouteSpec[]>(
-    specs: S,
-    handlers: Parameters<typeof createApiHandler<S>>[1],
-    extra?: Partial<ApiFunctionDeps>,
-  ) => createApiHandler(specs, handlers, edge(extra)) as unknown as LambdaHttpHandler;
-  const functions: Partial<Record<ApiFunction, LambdaHttpHandler>> = {
-    health: fn(
-      healthRoutes,
-      createHealthHandlers({
-        clock,
-        checks: {
-          database: async () => void (await repo.docs.get('health')),
-          hsm: async () => void (await signer.publicKey(material.issuing.key)),
-        },
-      }),
-    ),
-    station: fn([...stationRoutes, ...revocationRoutes] as const, {
-      ...createStationHandlers({ station }),
-      ...createRevocationHandlers({ cardState }),
-    }),
-    portal: fn(
-      [...portalRoutes, ...selfServiceRoutes] as const,
-      { ...createPortalHandlers({ portal }), ...createSelfServiceHandlers({ holder }) },
-      { authenticateHolder: (t) => portal.authenticate(t) },
-    ),
-    cardstation: fn(cardStationRoutes, createCardStationHandlers({ cardStation })),
-    payments: fn(paymentRoutes, createPaymentHandlers({ payments })),
-    query: fn(queryRoutes, createQueryHandlers({ query }), {
-      rateLimit: (spec, key) => rateLimit(spec, key),
-    }),
-    ops: fn(opsRoutes, createOpsHandlers({ ops })),
-    pki: fn(pkiRoutes, createPkiHandlers({ pki })),
-  };
 
   const issuer = await openLocalIssuer(paths.issuerKey, () => clock.now());
   const { server, url } = await startLocalServer({

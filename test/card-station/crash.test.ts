@@ -64,6 +64,24 @@ const killLater = (run: AgentRun, afterMs: number) => {
   return run.done.finally(() => clearTimeout(timer));
 };
 
+/**
+ * SIGKILL the agent `afterMs` after it leased its first job (its log says so), so the kill lands while
+ * it works a job wherever the work is (a fixed delay from start mostly fell after a fast agent had
+ * already finished); an agent that finds no work ends by itself.
+ */
+const killDuringWork = (run: AgentRun, afterMs: number) => {
+  let timer: NodeJS.Timeout | undefined;
+  const watch = (chunk: Buffer) => {
+    if (!timer && chunk.toString().includes('job leased'))
+      timer = setTimeout(() => run.child.kill('SIGKILL'), afterMs);
+  };
+  run.child.stdout!.on('data', watch);
+  run.child.stderr!.on('data', watch);
+  return run.done.finally(() => clearTimeout(timer));
+};
+/** The agent's own log at info level: the 'job leased' line is what killDuringWork waits for. */
+const AGENT_LOG = { POWERTOOLS_LOG_LEVEL: 'INFO' };
+
 beforeAll(async () => {
   world = createWorld({ realTime: true, leaseSeconds: LEASE_SECONDS });
   server = await startTestServer(world.useCases, { [TOKEN]: 'bureau-1' });
@@ -112,9 +130,9 @@ describe(`card station under SIGKILL (seed ${seed})`, () => {
     let kills = 0;
     for (let round = 0; round < KILL_ROUNDS; round++) {
       const runs = ['a', 'b'].map((name) =>
-        killLater(
-          startAgent([...agentArgs(name), 'run', '--once', '--concurrency', '2']),
-          between(700, 3500),
+        killDuringWork(
+          startAgent([...agentArgs(name), 'run', '--once', '--concurrency', '2'], AGENT_LOG),
+          between(0, 800),
         ),
       );
       const results = await Promise.all(runs);

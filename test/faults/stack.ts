@@ -1,32 +1,10 @@
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createCardStationHandlers } from '../../functions/cardstation/handlers.js';
-import { cardStationRoutes } from '../../functions/cardstation/routes.js';
-import { createHealthHandlers } from '../../functions/health/handlers.js';
-import { healthRoutes } from '../../functions/health/routes.js';
-import { type ApiFunctionDeps, createApiHandler } from '../../functions/http/api.js';
-import type { ApiFunction, RouteSpec } from '../../functions/http/spec.js';
-import { createOpsHandlers } from '../../functions/ops/handlers.js';
-import { opsRoutes } from '../../functions/ops/routes.js';
-import { createPaymentHandlers } from '../../functions/payments/handlers.js';
-import { paymentRoutes } from '../../functions/payments/routes.js';
-import { createPkiHandlers } from '../../functions/pki/handlers.js';
-import { pkiRoutes } from '../../functions/pki/routes.js';
-import { createPortalHandlers } from '../../functions/portal/handlers.js';
-import { portalRoutes } from '../../functions/portal/routes.js';
-import { createSelfServiceHandlers } from '../../functions/portal/self-service-handlers.js';
-import { selfServiceRoutes } from '../../functions/portal/self-service-routes.js';
-import { createQueryHandlers } from '../../functions/query/handlers.js';
-import { createTokenBucketLimiter } from '../../functions/query/rate-limit.js';
-import { queryRoutes } from '../../functions/query/routes.js';
 import { allRoutes } from '../../functions/routes.js';
-import { createStationHandlers } from '../../functions/station/handlers.js';
-import { createRevocationHandlers } from '../../functions/station/revocation-handlers.js';
-import { revocationRoutes } from '../../functions/station/revocation-routes.js';
-import { stationRoutes } from '../../functions/station/routes.js';
 import { createIssuanceTaskHandlers } from '../../functions/workflow/handlers.js';
-import { type LambdaHttpHandler, startLocalServer } from '../../infra/local/server.js';
+import { composeLocalApi } from '../../infra/local/composition.js';
+import { startLocalServer } from '../../infra/local/server.js';
 import { type LocalIssuer, openLocalIssuer } from '../../infra/local/tokens.js';
 import { createOutboxMailer, DEFAULT_FROM } from '../../shared/adapters/mail/outbox.js';
 import { createMemoryRepository } from '../../shared/adapters/memory/repository.js';
@@ -38,21 +16,12 @@ import { type CertificateAuthority, createCertificateAuthority } from '../../sha
 import type { PkiMaterial } from '../../shared/ca/material.js';
 import { createPkiService } from '../../shared/ca/pki-service.js';
 import { pkiUrls } from '../../shared/ca/profiles.js';
-import { renderApplicationForm } from '../../shared/documents/application-form.js';
 import { DependencyError } from '../../shared/errors.js';
 import { createLogger, type Logger } from '../../shared/logger.js';
-import { arcKeyOf, emailKeyOf } from '../../shared/lookup-keys.js';
+import { emailKeyOf } from '../../shared/lookup-keys.js';
 import { AdjustableClock } from '../../shared/ports/clock.js';
 import type { SecretKeys } from '../../shared/ports/secrets.js';
-import { createCardStationUseCases } from '../../shared/usecases/card-station.js';
-import { createHolderUseCases } from '../../shared/usecases/holder.js';
 import { issuingAuthorityOf } from '../../shared/usecases/issuance.js';
-import { createOpsUseCases } from '../../shared/usecases/ops.js';
-import { createPaymentUseCases } from '../../shared/usecases/payment.js';
-import { createPortalUseCases } from '../../shared/usecases/portal.js';
-import { createQueryUseCases } from '../../shared/usecases/query.js';
-import { createCardStateUseCases } from '../../shared/usecases/revocation.js';
-import { createStationUseCases } from '../../shared/usecases/station.js';
 import { type SweepReport, sweep } from '../../shared/usecases/sweeper.js';
 import {
   createLocalWorkflow,
@@ -237,117 +206,29 @@ export const startTestStack = async (opts: TestStackOptions = {}): Promise<TestS
       }),
   });
 
-  // Use cases, wired as in infra/local/stack.ts.
-  const afterCommit = (what: string, error: unknown) => logger.error(`after commit: ${what}`, { error });
-  const station = createStationUseCases({
+  // Use cases and API functions: the local stack's own composition, over the failing adapters.
+  const { functions } = composeLocalApi({
     repo,
     audit,
     clock,
     secrets,
     mailer,
     workflow,
-    portalUrl: mail.portalUrl,
-    scryptLog2N: SCRYPT_LOG2N,
-    renderForm: renderApplicationForm,
-    onAfterCommitFailure: afterCommit,
-  });
-  const portal = createPortalUseCases({
-    repo,
-    audit,
-    clock,
-    secrets,
     gateway: sandbox.gateway,
-    sessionMinutes: 15,
-    callbackUrl: `${baseUrl}/v1/payments/callback`,
-    returnUrl: `${baseUrl}/`,
-    scryptLog2N: SCRYPT_LOG2N,
-  });
-  const payments = createPaymentUseCases({
-    repo,
-    gateway: sandbox.gateway,
-    audit,
-    clock,
-    mailer,
-    workflow,
-    mail,
-    opsEmail: OPS_EMAIL,
-    onAfterCommitFailure: afterCommit,
-  });
-  const cardState = createCardStateUseCases({
-    cards: repo.cards,
-    certificates: repo.certificates,
-    markers: repo.markers,
     ca,
-    audit,
-    clock,
-  });
-  const query = createQueryUseCases({
-    certificates: repo.certificates,
-    clock,
+    issuingAuthority,
+    material,
+    pki,
+    signer,
     emailKey,
-    issuerName: (id) => (id === material.issuing.id ? material.issuing.subjectText : undefined),
-  });
-  const ops = createOpsUseCases({ cardState, auditStore: repo.audit, audit, clock });
-  const holder = createHolderUseCases({
-    repo,
-    secrets,
-    clock,
-    audit,
-    mailer,
-    mail,
-    ca: { ...ca, chain: issuingAuthority.chain },
-    cardState,
-    arcKey: (arc) => arcKeyOf(secrets, arc),
-    emailKey,
+    logger,
+    baseUrl,
+    opsEmail: OPS_EMAIL,
     scryptLog2N: SCRYPT_LOG2N,
-  });
-  const cardStation = createCardStationUseCases({
-    repo,
-    audit,
-    secrets,
-    workflow,
-    clock,
+    sessionMinutes: 15,
+    queryRateLimit: { burst: opts.queryBurst ?? 100_000, perSecond: 10 },
     ...(opts.leaseSeconds ? { leaseSeconds: opts.leaseSeconds } : {}),
   });
-
-  const rateLimit = createTokenBucketLimiter({
-    capacity: opts.queryBurst ?? 100_000,
-    refillPerSecond: 10,
-    clock,
-  });
-  const fn = <S extends readonly RouteSpec[]>(
-    specs: S,
-    handlers: Parameters<typeof createApiHandler<S>>[1],
-    extra: Partial<ApiFunctionDeps> = {},
-  ) => createApiHandler(specs, handlers, { logger, ...extra }) as unknown as LambdaHttpHandler;
-  const functions: Record<ApiFunction, LambdaHttpHandler> = {
-    health: fn(
-      healthRoutes,
-      createHealthHandlers({
-        clock,
-        checks: {
-          database: async () => void (await repo.docs.get('health')),
-          hsm: async () => void (await signer.publicKey(material.issuing.key)),
-        },
-      }),
-    ),
-    station: fn([...stationRoutes, ...revocationRoutes] as const, {
-      ...createStationHandlers({ station }),
-      ...createRevocationHandlers({ cardState }),
-    }),
-    portal: fn(
-      [...portalRoutes, ...selfServiceRoutes] as const,
-      { ...createPortalHandlers({ portal }), ...createSelfServiceHandlers({ holder }) },
-      { authenticateHolder: (t) => portal.authenticate(t) },
-    ),
-    cardstation: fn(cardStationRoutes, createCardStationHandlers({ cardStation })),
-    payments: fn(paymentRoutes, createPaymentHandlers({ payments })),
-    query: fn(queryRoutes, createQueryHandlers({ query }), {
-      rateLimit: (spec, key) => rateLimit(spec, key),
-    }),
-    ops: fn(opsRoutes, createOpsHandlers({ ops })),
-    pki: fn(pkiRoutes, createPkiHandlers({ pki })),
-  };
 
   const issuer = await openLocalIssuer(join(dir, 'auth', 'issuer-key.json'), () => clock.now());
   const { server, url } = await startLocalServer({
