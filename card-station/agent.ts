@@ -134,6 +134,9 @@ const pidAlive = (pid: number): boolean => {
   }
 };
 
+/** How often a one-shot run (`run --once`) tries the same job before leaving it for the next run. */
+const ONCE_MAX_ATTEMPTS = 3;
+
 export class CardStationAgent {
   readonly journal: Journal;
   private readonly log: AgentLogger;
@@ -250,9 +253,13 @@ export class CardStationAgent {
   async run(o: RunOptions = {}): Promise<JobOutcome[]> {
     const outcomes: JobOutcome[] = [];
     const resumable = this.journal.entries();
+    // Failures per job in this run: a one-shot run stops retrying a job that keeps failing the same way
+    // (the journal and the lease keep it for the next run; the sweeper reports it to ops if it stays).
+    const failures = new Map<string, number>();
     const worker = async () => {
       while (!o.signal?.aborted) {
         const entry = resumable.shift();
+        let jobId = entry?.jobId;
         let outcome: JobOutcome | undefined;
         try {
           if (entry) {
@@ -264,12 +271,22 @@ export class CardStationAgent {
               await sleep(o.pollMs ?? 5000, o.signal);
               continue;
             }
+            jobId = job.id;
             outcome = await this.process(job);
           }
         } catch (e) {
           if (e instanceof AuthenticationError || e instanceof ForbiddenError) throw e;
           // Anything else (the API or a card briefly unavailable): the journal keeps the job; try later.
-          this.log.warn('job interrupted; will resume', { error: (e as Error).message, jobId: entry?.jobId });
+          const failed = jobId ? (failures.get(jobId) ?? 0) + 1 : 0;
+          if (jobId) failures.set(jobId, failed);
+          if (o.once && failed >= ONCE_MAX_ATTEMPTS) {
+            this.log.error('job keeps failing; left for the next run', {
+              error: (e as Error).message,
+              jobId,
+            });
+            return;
+          }
+          this.log.warn('job interrupted; will resume', { error: (e as Error).message, jobId });
           if (entry) resumable.push(entry);
           await sleep(Math.min(o.pollMs ?? 5000, 2000), o.signal);
           if (o.once && !entry && e instanceof DependencyError) return;

@@ -635,16 +635,28 @@ class SoftHsmCard implements SmartCard {
           const k = this.publicKeyOf(p, s, role);
           return k ? [{ role, keyId: k.keyId, algorithm: k.algorithm }] : [];
         });
-        const certificates = this.certificatesOn(p, s).map((c) => {
-          const summary = summarizeCertificate(c.der);
-          return {
-            id: c.id,
-            label: c.label,
-            serialNumber: summary.serialNumber,
-            sha256: summary.sha256,
-            summary,
-            der: c.der,
-          };
+        // An object that does not parse is not a certificate: a station killed inside C_CreateObject
+        // leaves one with SoftHSM's defaults (no label, no value). Personalization sees it as unexpected
+        // and wipes the card; info lists what parses and counts the rest.
+        let unreadableObjects = 0;
+        const certificates = this.certificatesOn(p, s).flatMap((c) => {
+          let summary: ReturnType<typeof summarizeCertificate>;
+          try {
+            summary = summarizeCertificate(c.der);
+          } catch {
+            unreadableObjects++;
+            return [];
+          }
+          return [
+            {
+              id: c.id,
+              label: c.label,
+              serialNumber: summary.serialNumber,
+              sha256: summary.sha256,
+              summary,
+              der: c.der,
+            },
+          ];
         });
         // Two for one key id only after an interrupted replacement: show the newer until it is repaired.
         const newest = certificates
@@ -662,6 +674,7 @@ class SoftHsmCard implements SmartCard {
           },
           keys,
           certificates: certificates.map(({ summary: _s, der: _d, ...c }) => c),
+          ...(unreadableObjects ? { unreadableObjects } : {}),
         };
         if (sign) {
           if (sign.subjectCommonName !== undefined) info.holder = sign.subjectCommonName;

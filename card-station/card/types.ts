@@ -68,6 +68,8 @@ export interface CardInfo {
   notBefore?: string;
   notAfter?: string;
   certificates: { id: string; label: string; serialNumber: string; sha256: string }[];
+  /** Certificate objects whose value does not parse (left by an interrupted write); absent when none. */
+  unreadableObjects?: number;
   /** Check value of the injected admin key (see adminKeyCheckValue), once personalized. */
   adminKeyCheck?: string;
 }

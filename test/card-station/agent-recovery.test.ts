@@ -5,8 +5,9 @@ import { type AgentLogger, CardStationAgent } from '../../card-station/agent.js'
 import type { CardStationApi } from '../../card-station/api.js';
 import { comparePersonalization } from '../../card-station/card/personalization.js';
 import { openSoftHsmCardReader, type SoftHsmCardReader } from '../../card-station/card/softhsm.js';
+import type { CardReader } from '../../card-station/card/types.js';
 import { SimulatedPostOffice } from '../../card-station/post.js';
-import { closeModules, softhsmConfig } from '../../shared/adapters/pkcs11/module.js';
+import { closeModules, pkcs11js, softhsmConfig } from '../../shared/adapters/pkcs11/module.js';
 import type { CardJob } from '../../shared/domain/model.js';
 import { DependencyError } from '../../shared/errors.js';
 import { setNativeEnv } from './softhsm-env.js';
@@ -115,6 +116,67 @@ describe('card station agent recovery', () => {
     expect(
       logged.some((l) => l.message === 'half-written card wiped' && l.fields?.cardNumber === cardNumber),
     ).toBe(true);
+  });
+
+  it('an empty certificate object left by a station killed inside C_CreateObject is wiped, then the card written', async () => {
+    const cardNumber = await enrollOne();
+    const job = await queued(cardNumber);
+    // What SoftHSM leaves when the process dies between creating the object and setting its attributes
+    // (seen in the SIGKILL test): a certificate object with no label, no id and a value that is no DER.
+    await reader.session(cardNumber, { kind: 'transport' }, (p, s) =>
+      p.C_CreateObject(s, [
+        { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_CERTIFICATE },
+        { type: pkcs11js.CKA_CERTIFICATE_TYPE, value: pkcs11js.CKC_X_509 },
+        { type: pkcs11js.CKA_TOKEN, value: true },
+        { type: pkcs11js.CKA_SUBJECT, value: Buffer.from([0x30, 0x00]) },
+        { type: pkcs11js.CKA_VALUE, value: Buffer.from([0x30]) },
+      ]),
+    );
+    const card = await reader.open(cardNumber);
+    expect(await card.info()).toMatchObject({ phase: 'issuer', certificates: [], unreadableObjects: 1 });
+
+    const outcomes = await agentWith(directApi(world)).run({ once: true });
+    expect(outcomes).toEqual([expect.objectContaining({ jobId: job.id, outcome: 'mailed' })]);
+    expect(comparePersonalization(await card.readCertificates(), setOf(job))).toEqual({ state: 'complete' });
+    expect((await card.info()).unreadableObjects).toBeUndefined();
+    expect(
+      logged.some((l) => l.message === 'half-written card wiped' && l.fields?.cardNumber === cardNumber),
+    ).toBe(true);
+  });
+
+  it('a one-shot run stops resuming a job that keeps failing after 3 tries; a later run finishes it', async () => {
+    const job = await queued(await enrollOne());
+    let opened = 0;
+    const flaky: CardReader = {
+      list: () => reader.list(),
+      initialize: (n) => reader.initialize(n),
+      open: async () => {
+        opened++;
+        throw new Error('the reader stopped answering');
+      },
+    };
+    const stuck = new CardStationAgent({
+      reader: flaky,
+      api: directApi(world),
+      post: new SimulatedPostOffice(join(dir, 'flaky', 'post')),
+      clock: world.clock,
+      stateDir: join(dir, 'flaky'),
+      cardLockDir: join(dir, 'cards', 'locks'),
+      logger,
+    });
+    // The first run leases the job, fails once and finds no other job.
+    expect(await stuck.run({ once: true, pollMs: 1 })).toEqual([]);
+    expect(opened).toBe(1);
+    expect(stuck.journal.get(job.id)).toMatchObject({ phase: 'leased' });
+    // The next run resumes it from the journal: three tries, then it stops instead of looping.
+    expect(await stuck.run({ once: true, pollMs: 1 })).toEqual([]);
+    expect(opened).toBe(4);
+    expect(stuck.journal.get(job.id)).toMatchObject({ phase: 'leased' });
+    expect(logged.some((l) => l.message === 'job keeps failing; left for the next run')).toBe(true);
+
+    // The same workstation with its reader back: the journal resumes the job under its own lease.
+    const outcomes = await agentWith(directApi(world), 'flaky').run({ once: true });
+    expect(outcomes).toEqual([expect.objectContaining({ jobId: job.id, outcome: 'mailed' })]);
   });
 
   it('a completion whose answer was lost is completed again from the card after a restart, then mailed', async () => {
