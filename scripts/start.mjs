@@ -2,7 +2,7 @@
 // `npm start`: make sure everything the local stack needs is installed, then run it (infra/local/main.ts).
 // Plain JavaScript on purpose: it must run before `npm ci` has installed TypeScript tooling.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 
 const [major, minor] = process.versions.node.split('.').map(Number);
 if (major < 20 || (major === 20 && minor < 20)) {
@@ -61,7 +61,20 @@ if (!existsSync(stamp) || statSync('package-lock.json').mtimeMs > statSync(stamp
   run('npm', ['ci', '--no-audit', '--no-fund']);
 }
 
-// 3. The stack itself. Signals are forwarded so Ctrl-C shuts it down cleanly.
+// 3. The web front end (web/dist), built when absent or older than any of its sources.
+const newest = (dir) => {
+  let t = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    if (e.name === 'dist' || e.name === 'node_modules') continue;
+    const path = `${dir}/${e.name}`;
+    t = Math.max(t, e.isDirectory() ? newest(path) : statSync(path).mtimeMs);
+  }
+  return t;
+};
+const built = 'web/dist/index.html';
+if (!existsSync(built) || newest('web') > statSync(built).mtimeMs) run('npm', ['run', 'build:web']);
+
+// 4. The stack itself. Signals are forwarded so Ctrl-C shuts it down cleanly.
 const child = spawn(process.execPath, ['--import', 'tsx', 'infra/local/main.ts', ...process.argv.slice(2)], {
   stdio: 'inherit',
   env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...process.env },
