@@ -115,7 +115,7 @@ describe('card-station CLI against the card station API', () => {
       const latinName = job.holder.name.split(/[^\x20-\x7e]/)[0]!.trim();
       expect(faceText.replace(/\s+/g, ' ')).toContain(latinName);
       const labelText = zeroForO(await ocr(label));
-      expect(labelText).toContain(zeroForO((await world.repo.cardJobs.get(job.id))!.trackingNumber));
+      expect(labelText).toContain(zeroForO((await world.repo.cardJobs.get(job.id))!.trackingNumber!));
       expect(labelText).toContain(job.mailingAddress.postalCode);
     }
   });
