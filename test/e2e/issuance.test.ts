@@ -112,7 +112,12 @@ describe('end to end on the local stack: counter → payment → signed certific
       return r.body.status === 'mailed' ? r.body : undefined;
     });
     expect(mailed.trackingNumber).toMatch(/^RR\d{9}TW$/);
-    mails = await outbox(stack);
+    // The shipping mail is the workflow's next step after the mailing report: wait for it, then check
+    // that it is the only new mail.
+    mails = await waitFor('the shipping mail', async () => {
+      const all = await outbox(stack);
+      return all.some((m) => m.template === 'card-shipped') ? all : undefined;
+    });
     expect(mails.map((m) => m.template)).toEqual([
       'application-received',
       'payment-received',
