@@ -348,10 +348,13 @@ describe('issuance under faults (the workflow recovers, or reports to ops)', () 
     expect(failed).toEqual(expect.arrayContaining(['application-received', 'payment-received']));
     const logged = capture!.lines.filter((l) => l.includes('after commit: mail.'));
     expect(logged.length).toBeGreaterThanOrEqual(2);
-    const shipped = (await stack.outbox()).filter(
-      (m) => m.file.includes('-card-shipped-') && m.file.includes(o.applicationId),
-    );
-    expect(shipped).toHaveLength(1);
+    // The shipping mail follows the mailing report (the workflow's next step): wait for it.
+    const shippedMail = async () =>
+      (await stack.outbox()).filter(
+        (m) => m.file.includes('-card-shipped-') && m.file.includes(o.applicationId),
+      );
+    await waitFor('the shipping mail', async () => ((await shippedMail()).length ? true : undefined));
+    expect(await shippedMail()).toHaveLength(1);
   }, 60_000);
 
   /*
