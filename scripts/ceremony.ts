@@ -45,6 +45,7 @@ import { inspectPublicKey, verifySignature } from '../shared/ca/keys.js';
 import {
   type AuthorityId,
   type AuthorityRecord,
+  authorityRecordOf,
   type CaFile,
   loadPkiMaterial,
   type PkiMaterial,
@@ -467,21 +468,8 @@ export const runCeremony = async (options: CeremonyOptions): Promise<CeremonyRes
       toPem(issuing.certificate, 'CERTIFICATE') + toPem(root.certificate, 'CERTIFICATE'),
     );
 
-    const record = (d: CaDescriptor, issuer: CaDescriptor | undefined): AuthorityRecord => ({
-      role: ROLES[d.id as AuthorityId],
-      subject: d.subjectText,
-      key: d.key,
-      ...(keys[d.id as AuthorityId].tokenLabel ? { tokenLabel: keys[d.id as AuthorityId].tokenLabel } : {}),
-      serialNumber: d.serialNumber,
-      subjectKeyIdentifier: bytesToHex(d.keyIdentifier),
-      ...(issuer ? { authorityKeyIdentifier: bytesToHex(issuer.keyIdentifier) } : {}),
-      issuer: issuer?.subjectText ?? d.subjectText,
-      notBefore: d.notBefore.toISOString(),
-      notAfter: d.notAfter.toISOString(),
-      certificate: `${d.id}.pem`,
-      certificateDer: `${d.id}.cer`,
-      sha256: createHash('sha256').update(d.certificate).digest('hex'),
-    });
+    const record = (d: CaDescriptor, issuer: CaDescriptor | undefined): AuthorityRecord =>
+      authorityRecordOf(d, ROLES[d.id as AuthorityId], issuer, keys[d.id as AuthorityId].tokenLabel);
     if (previousFile && previousFile.publicBaseUrl !== urls.ocsp.replace(/\/pki\/ocsp$/, '')) {
       log(
         `note: public base URL changed from ${previousFile.publicBaseUrl}; new holder certificates use the new URLs`,

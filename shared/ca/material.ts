@@ -1,8 +1,10 @@
+import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InternalError } from '../errors.js';
 import type { SignerKeyRef } from '../ports/signer.js';
 import { type CaDescriptor, describeCa } from './certificate.js';
+import { bytesToHex } from './der.js';
 import type { PkiUrls } from './profiles.js';
 
 /**
@@ -47,6 +49,28 @@ export interface CaFile {
   authorities: Record<AuthorityId, AuthorityRecord>;
   rootCrl: { number: string; thisUpdate: string; nextUpdate: string; file: string };
 }
+
+/** The ca.json record of one certified authority (`issuer` absent for the self-signed root). */
+export const authorityRecordOf = (
+  d: CaDescriptor,
+  role: AuthorityRecord['role'],
+  issuer?: CaDescriptor,
+  tokenLabel?: string,
+): AuthorityRecord => ({
+  role,
+  subject: d.subjectText,
+  key: d.key,
+  ...(tokenLabel ? { tokenLabel } : {}),
+  serialNumber: d.serialNumber,
+  subjectKeyIdentifier: bytesToHex(d.keyIdentifier),
+  ...(issuer ? { authorityKeyIdentifier: bytesToHex(issuer.keyIdentifier) } : {}),
+  issuer: issuer?.subjectText ?? d.subjectText,
+  notBefore: d.notBefore.toISOString(),
+  notAfter: d.notAfter.toISOString(),
+  certificate: `${d.id}.pem`,
+  certificateDer: `${d.id}.cer`,
+  sha256: createHash('sha256').update(d.certificate).digest('hex'),
+});
 
 export interface PkiMaterial {
   file: CaFile;

@@ -12,6 +12,7 @@ import {
   signatureAlgorithmIdentifier,
 } from '../../shared/ca/certificate.js';
 import { toPem } from '../../shared/ca/crl.js';
+import { authorityRecordOf, type PkiMaterial } from '../../shared/ca/material.js';
 import { encodeDistinguishedName } from '../../shared/ca/names.js';
 import { newSerialNumber } from '../../shared/ca/serial.js';
 import type { Card, CardKey, KeyAlgorithm } from '../../shared/domain/model.js';
@@ -195,3 +196,43 @@ export const workflow = { type: 'system' as const, id: 'workflow' };
 
 /** A deterministic card number (two letters + 14 digits). */
 export const cardNumberOf = (n: number) => `AC${String(n).padStart(14, '0')}`;
+
+/**
+ * The PkiMaterial of a test hierarchy, as `loadPkiMaterial` would read it back after a ceremony (no files
+ * written): ca.json records by `authorityRecordOf`, the chain, and the root CRL given.
+ */
+export const materialOf = (
+  h: TestHierarchy,
+  o: {
+    mode: 'local' | 'aws';
+    createdAt: Date;
+    publicBaseUrl: string;
+    urls: import('../../shared/ca/profiles.js').PkiUrls;
+    rootCrl: { der: Uint8Array; thisUpdate: Date; nextUpdate: Date };
+  },
+): PkiMaterial => ({
+  file: {
+    format: 'acdc-ca/1',
+    mode: o.mode,
+    createdAt: o.createdAt.toISOString(),
+    publicBaseUrl: o.publicBaseUrl,
+    urls: o.urls,
+    authorities: {
+      'root-ca': authorityRecordOf(h.root, 'root'),
+      'issuing-ca': authorityRecordOf(h.issuing, 'issuing', h.root),
+      'ocsp-responder': authorityRecordOf(h.ocspResponder, 'ocsp-responder', h.issuing),
+    },
+    rootCrl: {
+      number: '1',
+      thisUpdate: o.rootCrl.thisUpdate.toISOString(),
+      nextUpdate: o.rootCrl.nextUpdate.toISOString(),
+      file: 'root-ca.crl',
+    },
+  },
+  root: h.root,
+  issuing: h.issuing,
+  ocspResponder: h.ocspResponder,
+  urls: o.urls,
+  rootCrl: o.rootCrl.der,
+  chain: [h.issuing.certificate, h.root.certificate],
+});

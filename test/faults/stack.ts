@@ -28,7 +28,7 @@ import {
   ISSUANCE_DEFINITION_URL,
   type LocalWorkflow,
 } from '../../shared/workflow/local-engine.js';
-import { buildHierarchy } from '../ca/helpers.js';
+import { buildHierarchy, materialOf } from '../ca/helpers.js';
 import { freePort } from '../e2e/harness.js';
 import { FaultyMailer, FaultySigner, type InstrumentedRepository, instrumentRepository } from './faulty.js';
 
@@ -122,45 +122,17 @@ export const startTestStack = async (opts: TestStackOptions = {}): Promise<TestS
     nextUpdate: new Date(caStart.getTime() + 365 * 86_400_000),
     entries: [],
   });
-  const authority = (d: typeof h.root, role: 'root' | 'issuing' | 'ocsp-responder') => ({
-    role,
-    subject: d.subjectText,
-    key: d.key,
-    serialNumber: d.serialNumber,
-    subjectKeyIdentifier: Buffer.from(d.keyIdentifier).toString('hex'),
-    issuer: d.subjectText,
-    notBefore: d.notBefore.toISOString(),
-    notAfter: d.notAfter.toISOString(),
-    certificate: `${d.id}.pem`,
-    certificateDer: `${d.id}.cer`,
-    sha256: '',
-  });
-  const material: PkiMaterial = {
-    file: {
-      format: 'acdc-ca/1',
-      mode: 'local',
-      createdAt: caStart.toISOString(),
-      publicBaseUrl: baseUrl,
-      urls,
-      authorities: {
-        'root-ca': authority(h.root, 'root'),
-        'issuing-ca': authority(h.issuing, 'issuing'),
-        'ocsp-responder': authority(h.ocspResponder, 'ocsp-responder'),
-      },
-      rootCrl: {
-        number: '1',
-        thisUpdate: caStart.toISOString(),
-        nextUpdate: new Date(caStart.getTime() + 365 * 86_400_000).toISOString(),
-        file: 'root-ca.crl',
-      },
-    },
-    root: h.root,
-    issuing: h.issuing,
-    ocspResponder: h.ocspResponder,
+  const material = materialOf(h, {
+    mode: 'local',
+    createdAt: caStart,
+    publicBaseUrl: baseUrl,
     urls,
-    rootCrl,
-    chain: [h.issuing.certificate, h.root.certificate],
-  };
+    rootCrl: {
+      der: rootCrl,
+      thisUpdate: caStart,
+      nextUpdate: new Date(caStart.getTime() + 365 * 86_400_000),
+    },
+  });
   const ca = createCertificateAuthority({
     certificates: repo.certificates,
     docs: repo.docs,

@@ -20,7 +20,7 @@ import { ORIGIN_VERIFY_HEADER } from '../../functions/aws/origin.js';
 import { handler as documentsHandler, parseRenderFormRequest } from '../../functions/documents/index.js';
 import { publishCa, repositoryObjects } from '../../infra/publish-ca.js';
 import { createMemoryRepository } from '../../shared/adapters/memory/repository.js';
-import type { CaFile, PkiMaterial } from '../../shared/ca/material.js';
+import type { PkiMaterial } from '../../shared/ca/material.js';
 import { pkiUrls } from '../../shared/ca/profiles.js';
 import type { ApplicationFormInput } from '../../shared/documents/application-form.js';
 import type { Card, CertificateRecord } from '../../shared/domain/model.js';
@@ -34,7 +34,7 @@ import {
 } from '../../shared/errors.js';
 import { createLogger } from '../../shared/logger.js';
 import type { Repository } from '../../shared/ports/repository.js';
-import { buildHierarchy, cardKeys, SoftwareSigner } from '../ca/helpers.js';
+import { buildHierarchy, cardKeys, materialOf, SoftwareSigner } from '../ca/helpers.js';
 
 /**
  * The AWS composition root's own logic, at its edges: the CA material document, the signer's check of a
@@ -51,46 +51,17 @@ const testMaterial = async (mode: 'aws' | 'local' = 'aws'): Promise<PkiMaterial>
     ocsp: signer.add('arn:aws:kms:ap-east-2:111122223333:key/ocsp', 'EC-P256'),
   };
   const h = await buildHierarchy(signer, refs, new Date('2026-01-01T00:00:00Z'), urls);
-  const authority = (d: typeof h.root, role: 'root' | 'issuing' | 'ocsp-responder') => ({
-    role,
-    subject: d.subjectText,
-    key: d.key,
-    serialNumber: d.serialNumber,
-    subjectKeyIdentifier: Buffer.from(d.keyIdentifier).toString('hex'),
-    issuer: d.subjectText,
-    notBefore: d.notBefore.toISOString(),
-    notAfter: d.notAfter.toISOString(),
-    certificate: `${d.id}.pem`,
-    certificateDer: `${d.id}.cer`,
-    sha256: 'x',
-  });
-  const file: CaFile = {
-    format: 'acdc-ca/1',
+  return materialOf(h, {
     mode,
-    createdAt: '2026-01-01T00:00:00.000Z',
+    createdAt: new Date('2026-01-01T00:00:00Z'),
     publicBaseUrl: 'http://pki.example.org',
     urls,
-    authorities: {
-      'root-ca': authority(h.root, 'root'),
-      'issuing-ca': authority(h.issuing, 'issuing'),
-      'ocsp-responder': authority(h.ocspResponder, 'ocsp-responder'),
-    },
     rootCrl: {
-      number: '1',
-      thisUpdate: '2026-01-01T00:00:00Z',
-      nextUpdate: '2027-01-01T00:00:00Z',
-      file: 'root-ca.crl',
+      der: Uint8Array.of(0x30, 0x03, 0x02, 0x01, 0x01),
+      thisUpdate: new Date('2026-01-01T00:00:00Z'),
+      nextUpdate: new Date('2027-01-01T00:00:00Z'),
     },
-  };
-  return {
-    file,
-    root: h.root,
-    issuing: h.issuing,
-    ocspResponder: h.ocspResponder,
-    urls,
-    rootCrl: Uint8Array.of(0x30, 0x03, 0x02, 0x01, 0x01),
-    chain: [h.issuing.certificate, h.root.certificate],
-  };
+  });
 };
 
 describe('CA material in the table', () => {
