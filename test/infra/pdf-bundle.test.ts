@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
 import { BUNDLE_OPTIONS, findCjkFontSource, pdfAssetCommands } from '../../infra/bundling.js';
 import { entryOf } from '../../infra/catalog.js';
+import { SAMPLE_FORM } from '../intake/sample-form.js';
 
 /**
  * The documents function is the one function that renders PDFs. pdfkit loads its standard fonts at run
@@ -48,25 +49,7 @@ const bundle = (entry: string, outfile: string, write = true) =>
     logLevel: 'silent',
   });
 
-const FORM = {
-  applicationId: 'app_01JD8Z4Q0000000000000000',
-  stationId: 'TPE01',
-  officerId: 'officer-7',
-  applicationDate: '2026-11-23',
-  name: '陳大文 CHEN, Da-Wen',
-  arcMasked: '******5678',
-  subscriberCode: 'K7m2Qx9P',
-  fee: {
-    currency: 'TWD',
-    items: [
-      { code: 'card', label: 'IC card', amount: 250 },
-      { code: 'postage', label: 'Registered postage', amount: 28 },
-    ],
-    total: 278,
-  },
-  paymentDeadline: '2026-12-08T15:59:59.000Z',
-  portalUrl: 'https://portal.example.org',
-};
+const FORM = SAMPLE_FORM;
 
 /** Runs the bundled handler on each event in a fresh Node process (outside the repository). */
 const invokeBundle = (events: unknown[]): { stderr: string; status: number | null; results: unknown[] } => {

@@ -3,12 +3,9 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import {
-  type ApplicationFormInput,
-  findCjkFont,
-  renderApplicationForm,
-} from '../../shared/documents/application-form.js';
+import { findCjkFont, renderApplicationForm } from '../../shared/documents/application-form.js';
 import { InternalError } from '../../shared/errors.js';
+import { SAMPLE_FORM } from './sample-form.js';
 
 const run = promisify(execFile);
 
@@ -21,25 +18,7 @@ const pdfText = async (pdf: Uint8Array): Promise<string> => {
   return stdout;
 };
 
-const input: ApplicationFormInput = {
-  applicationId: 'app_01JD8Z4Q0000000000000000',
-  stationId: 'TPE01',
-  officerId: 'officer-7',
-  applicationDate: '2026-11-23',
-  name: '陳大文 CHEN, Da-Wen',
-  arcMasked: '******5678',
-  subscriberCode: 'K7m2Qx9P',
-  fee: {
-    currency: 'TWD',
-    items: [
-      { code: 'card', label: 'IC card', amount: 250 },
-      { code: 'postage', label: 'Registered postage', amount: 28 },
-    ],
-    total: 278,
-  },
-  paymentDeadline: '2026-12-08T15:59:59.000Z',
-  portalUrl: 'http://127.0.0.1:8080/portal',
-};
+const input = SAMPLE_FORM;
 
 describe('printable application form (PDF)', () => {
   it('finds a CJK font on this machine (Debian fonts-droid-fallback)', () => {
