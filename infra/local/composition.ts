@@ -67,8 +67,10 @@ export interface LocalCompositionDeps {
   signer: Signer;
   emailKey: (email: string) => Promise<string>;
   logger: Logger;
-  /** The server's own base URL (payment callback and return addresses, links in mails). */
+  /** The server's own base URL (payment callback and return addresses). */
   baseUrl: string;
+  /** Links in mails (the portal's address), as the workflow's tasks also get them. */
+  mail: { portalUrl: string };
   opsEmail: string;
   scryptLog2N: number;
   sessionMinutes: number;
@@ -77,8 +79,7 @@ export interface LocalCompositionDeps {
 }
 
 export const composeLocalApi = (d: LocalCompositionDeps) => {
-  const { repo, audit, clock, secrets, mailer, workflow, ca, logger } = d;
-  const mail = { portalUrl: `${d.baseUrl}/` };
+  const { repo, audit, clock, secrets, mailer, workflow, ca, logger, mail } = d;
   const onAfterCommitFailure = (what: string, error: unknown) =>
     logger.error(`after commit: ${what}`, { error });
 
@@ -194,7 +195,6 @@ export const composeLocalApi = (d: LocalCompositionDeps) => {
   };
 
   return {
-    mail,
     useCases: { station, portal, payments, cardState, query, ops, holder, cardStation },
     functions,
   };

@@ -204,6 +204,7 @@ export const startLocalStack = async (opts: LocalStackOptions): Promise<LocalSta
     emailKey,
     logger,
     baseUrl,
+    mail,
     opsEmail,
     scryptLog2N: config.SUBSCRIBER_CODE_SCRYPT_LOG2N,
     sessionMinutes: config.HOLDER_SESSION_MINUTES,

@@ -195,6 +195,7 @@ export const startTestStack = async (opts: TestStackOptions = {}): Promise<TestS
     emailKey,
     logger,
     baseUrl,
+    mail,
     opsEmail: OPS_EMAIL,
     scryptLog2N: SCRYPT_LOG2N,
     sessionMinutes: 15,
