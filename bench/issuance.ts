@@ -1,7 +1,8 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { Session } from 'node:inspector/promises';
 import { availableParallelism, cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -28,7 +29,7 @@ import { report } from './lib.js';
  * Issuance throughput against the raw signing rate of the same issuing key on the same SoftHSM token.
  *
  *   npx tsx bench/issuance.ts [--keys RSA-2048,RSA-4096] [--cards N] [--rounds 7] [--dynalite-cards N]
- *                             [--concurrency 8] [--sessions <CPUs>] [--semi-space 32]
+ *                             [--concurrency 8] [--sessions <CPUs>] [--semi-space 32] [--profile FILE]
  *
  * Raw rate: `signer.sign` of certificate-sized payloads with 2 × concurrency signatures in flight (what
  * `concurrency` card issuances keep in flight). Issuance rate: `issueCardCertificates` (two certificates
@@ -55,6 +56,8 @@ const { values } = parseArgs({
     sessions: { type: 'string', default: String(availableParallelism()) },
     /** V8 young-generation semi-space (MB): fewer scavenges for the short-lived per-certificate objects. */
     'semi-space': { type: 'string', default: '32' },
+    /** A CPU profile of the main thread during the memory-repository issuance rounds (Chrome DevTools). */
+    profile: { type: 'string' },
     child: { type: 'string' },
   },
 });
@@ -184,9 +187,18 @@ const child = async (algorithm: CaKeyAlgorithm) => {
   const memCa = authority(createMemoryRepository(), memSums);
   const rounds: { raw: Awaited<ReturnType<typeof raw>>; mem: Awaited<ReturnType<typeof raw>> }[] = [];
   const perRound = Math.max(50, Math.round(cards / ROUNDS));
+  const profiler = values.profile ? new Session() : undefined;
+  profiler?.connect();
+  await profiler?.post('Profiler.enable');
+  await profiler?.post('Profiler.setSamplingInterval', { interval: 100 });
   for (let r = 0; r < ROUNDS; r++) {
     const rawRound = await raw(2 * perRound);
+    await profiler?.post('Profiler.start');
     const memRound = await issuance('memory repository', memCa, perRound);
+    if (profiler) {
+      const { profile } = await profiler.post('Profiler.stop');
+      await writeFile(`${values.profile}.${r}.cpuprofile`, JSON.stringify(profile));
+    }
     rounds.push({ raw: rawRound, mem: memRound });
   }
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;

@@ -516,6 +516,43 @@ describe('PKI with SoftHSM and OpenSSL', () => {
             expect(verifySignature(spki, algorithm, Buffer.from(`tbs ${i}`), sig)).toBe(true);
           });
         }
+        // A key that disappears while signatures are queued on every session: each fails with a clear
+        // error (the pool is rebuilt, the key looked up again and not found), none hangs, and the other
+        // keys of the token go on signing.
+        const { findKeyPair } = await import('../../shared/adapters/pkcs11/ca-keys.js');
+        generateCaKeyPair(p, s, { algorithm: 'EC-P256', id: Buffer.from('e999', 'hex'), label: 'gone' });
+        const gone = {
+          provider: 'pkcs11' as const,
+          token: 'acdc-ec-test',
+          keyId: 'e999',
+          algorithm: 'EC-P256' as const,
+        };
+        await Promise.all(Array.from({ length: 8 }, (_, i) => ec.sign(gone, Buffer.from(`before ${i}`))));
+        const pair = findKeyPair(p, s, Buffer.from('e999', 'hex'))!;
+        p.C_DestroyObject(s, pair.privateKey);
+        p.C_DestroyObject(s, pair.publicKey);
+        const after = await Promise.allSettled(
+          Array.from({ length: 8 }, (_, i) => ec.sign(gone, Buffer.from(`after ${i}`))),
+        );
+        for (const r of after) {
+          expect(r).toMatchObject({
+            status: 'rejected',
+            reason: { code: 'internal', message: expect.stringContaining('no key pair e999') },
+          });
+        }
+        const p256 = {
+          provider: 'pkcs11' as const,
+          token: 'acdc-ec-test',
+          keyId: 'e256',
+          algorithm: 'EC-P256' as const,
+        };
+        const spki256 = await ec.publicKey(p256);
+        const still = await Promise.all(
+          Array.from({ length: 8 }, (_, i) => ec.sign(p256, Buffer.from(`still ${i}`))),
+        );
+        still.forEach((sig, i) => {
+          expect(verifySignature(spki256, 'EC-P256', Buffer.from(`still ${i}`), sig)).toBe(true);
+        });
         // The reference's algorithm must be the key's.
         await expect(
           ec.sign(

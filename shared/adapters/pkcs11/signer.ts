@@ -51,7 +51,9 @@ export interface Pkcs11SignerOptions {
 
 /**
  * A signing thread's program (CommonJS, evaluated in a worker): loads the module, joins the process's
- * initialization, then signs one request at a time — C_SignInit + C_Sign on the session it is given.
+ * initialization, then signs the requests of its one session in order — C_SignInit + C_Sign each. After a
+ * failed operation the session may still hold an active sign operation, so the thread touches it no more:
+ * what was queued behind is answered RETRY (the caller takes another session; this one is replaced).
  */
 const SIGNING_THREAD = `
 const { parentPort, workerData } = require('node:worker_threads');
@@ -63,13 +65,19 @@ try {
 } catch (e) {
   if (e.code !== pkcs11js.CKR_CRYPTOKI_ALREADY_INITIALIZED) throw e;
 }
+let broken = false;
 parentPort.on('message', (m) => {
+  if (broken) {
+    parentPort.postMessage({ id: m.id, error: { message: 'session abandoned after a failed operation', code: 'RETRY' } });
+    return;
+  }
   try {
     const session = Buffer.from(m.session);
     p.C_SignInit(session, { mechanism: m.mechanism }, Buffer.from(m.key));
     const sig = p.C_Sign(session, Buffer.from(m.data.buffer, m.data.byteOffset, m.data.byteLength), Buffer.alloc(m.length));
     parentPort.postMessage({ id: m.id, signature: sig });
   } catch (e) {
+    broken = true;
     parentPort.postMessage({ id: m.id, error: { message: String(e && e.message), code: e && e.code } });
   }
 });
@@ -78,41 +86,62 @@ parentPort.on('message', (m) => {
 /** A signing thread stops after this long without work (a new one starts on the next signature). */
 const THREAD_IDLE_MS = 30_000;
 
-/** One session's signing thread: one signature at a time, as a session allows. */
+/**
+ * Signatures queued on one session's thread at once: the one being signed and the next, so that the HSM
+ * never waits for the event loop to hand it work (a busy event loop would otherwise leave it idle between
+ * two signatures). The thread still signs them one after the other, as a session allows.
+ */
+export const SESSION_QUEUE_DEPTH = 2;
+
+/** A request queued on a session that was abandoned after a failure: safe to retry on another session. */
+const RETRY = 'RETRY';
+const isRetry = (e: unknown) => (e as { code?: unknown } | undefined)?.code === RETRY;
+
+/** One session's signing thread. */
 class SigningThread {
   private worker: Worker | undefined;
   private idle: NodeJS.Timeout | undefined;
-  private pending: { resolve: (sig: Uint8Array) => void; reject: (e: unknown) => void } | undefined;
+  private readonly pending = new Map<
+    number,
+    { resolve: (sig: Uint8Array) => void; reject: (e: unknown) => void }
+  >();
   private nextId = 0;
 
   constructor(private readonly workerData: { pkcs11js: string; modulePath: string }) {}
 
   private start(): Worker {
     const w = new Worker(SIGNING_THREAD, { eval: true, workerData: this.workerData });
-    w.on('message', (m: { signature?: Uint8Array; error?: { message: string; code?: number } }) => {
-      const p = this.pending;
-      this.pending = undefined;
-      w.unref();
-      this.idle?.refresh();
-      if (!p) return;
-      if (m.signature) p.resolve(m.signature);
-      else
-        p.reject(
-          Object.assign(new Error(m.error?.message ?? 'signing thread error'), { code: m.error?.code }),
-        );
-    });
+    w.on(
+      'message',
+      (m: { id: number; signature?: Uint8Array; error?: { message: string; code?: number | string } }) => {
+        const p = this.pending.get(m.id);
+        this.pending.delete(m.id);
+        if (this.pending.size === 0) w.unref();
+        this.idle?.refresh();
+        if (!p) return;
+        if (m.signature) p.resolve(m.signature);
+        else
+          p.reject(
+            Object.assign(new Error(m.error?.message ?? 'signing thread error'), { code: m.error?.code }),
+          );
+      },
+    );
     const gone = (e: unknown) => {
       if (this.worker === w) this.worker = undefined;
-      const p = this.pending;
-      this.pending = undefined;
-      p?.reject(new DependencyError('the HSM signing thread stopped', { cause: e }));
+      this.rejectAll(new DependencyError('the HSM signing thread stopped', { cause: e }));
     };
     w.on('error', gone);
     w.on('exit', gone);
     w.unref();
-    this.idle = setTimeout(() => (this.pending ? this.idle?.refresh() : this.stop()), THREAD_IDLE_MS);
+    this.idle = setTimeout(() => (this.pending.size ? this.idle?.refresh() : this.stop()), THREAD_IDLE_MS);
     this.idle.unref();
     return w;
+  }
+
+  private rejectAll(e: unknown) {
+    const all = [...this.pending.values()];
+    this.pending.clear();
+    for (const p of all) p.reject(e);
   }
 
   sign(
@@ -122,13 +151,15 @@ class SigningThread {
     data: Uint8Array,
     length: number,
   ): Promise<Uint8Array> {
-    if (this.pending) return Promise.reject(new InternalError('a session signs one thing at a time'));
+    if (this.pending.size >= SESSION_QUEUE_DEPTH)
+      return Promise.reject(new InternalError('too many signatures queued on one session'));
     const w = this.worker ?? this.start();
     this.worker = w;
     return new Promise((resolve, reject) => {
-      this.pending = { resolve, reject };
+      const id = ++this.nextId;
+      this.pending.set(id, { resolve, reject });
       w.ref(); // a signature in progress keeps the process alive; an idle thread does not
-      w.postMessage({ id: ++this.nextId, session, key, mechanism, data, length });
+      w.postMessage({ id, session, key, mechanism, data, length });
     });
   }
 
@@ -136,6 +167,8 @@ class SigningThread {
     clearTimeout(this.idle);
     const w = this.worker;
     this.worker = undefined;
+    // Whatever was still queued is retried on another session.
+    this.rejectAll(Object.assign(new Error('session replaced'), { code: RETRY }));
     void w?.terminate();
   }
 }
@@ -164,10 +197,14 @@ const SESSION_ERRORS = [
 ] as const;
 const isSessionError = (e: unknown) => SESSION_ERRORS.some((n) => isPkcs11Error(e, n as never));
 
+/**
+ * The sessions of one token: a control session for object lookups on the event loop, and `size` signing
+ * sessions, each with its signing thread and up to SESSION_QUEUE_DEPTH signatures queued on it.
+ */
 class TokenPool {
-  private idle: Handle[] = [];
-  private all: Handle[] = [];
-  private waiters: ((s: Handle) => void)[] = [];
+  /** Signatures queued per signing session. */
+  private readonly load = new Map<Handle, number>();
+  private waiters: { resolve: (s: Handle) => void; reject: (e: unknown) => void }[] = [];
   private readonly threads = new Map<Handle, SigningThread>();
   readonly keys = new Map<string, KeyEntry>();
 
@@ -175,6 +212,7 @@ class TokenPool {
     private readonly p: PKCS11,
     readonly label: string,
     private readonly slot: Handle,
+    private readonly control: Handle,
     private readonly threadData: { pkcs11js: string; modulePath: string },
   ) {}
 
@@ -187,13 +225,12 @@ class TokenPool {
   ): Promise<TokenPool> {
     const slot = findSlotByLabel(p, label);
     if (slot === undefined) throw new DependencyError(`HSM token ${label} is not present`);
-    const pool = new TokenPool(p, label, slot, threadData);
-    const first = openSession(p, slot, false);
+    const control = openSession(p, slot, false);
     try {
-      p.C_Login(first, pkcs11js.CKU_USER, pin);
+      p.C_Login(control, pkcs11js.CKU_USER, pin);
     } catch (e) {
       if (!isPkcs11Error(e, 'CKR_USER_ALREADY_LOGGED_IN')) {
-        p.C_CloseSession(first);
+        p.C_CloseSession(control);
         if (isPkcs11Error(e, 'CKR_PIN_INCORRECT') || isPkcs11Error(e, 'CKR_PIN_LOCKED')) {
           throw new InternalError(
             `HSM token ${label}: login refused (${(e as Error).message.split(':')[0]})`,
@@ -203,16 +240,26 @@ class TokenPool {
       }
     }
     // Login state belongs to the application and token: every session opened now is logged in.
-    pool.all.push(first);
-    for (let i = 1; i < size; i++) pool.all.push(openSession(p, slot, false));
-    pool.idle = [...pool.all];
+    const pool = new TokenPool(p, label, slot, control, threadData);
+    for (let i = 0; i < size; i++) pool.load.set(openSession(p, slot, false), 0);
     return pool;
   }
 
+  /** The least loaded signing session with room in its queue (or the next one to have room). */
   acquire(): Promise<Handle> {
-    const s = this.idle.pop();
-    if (s) return Promise.resolve(s);
-    return new Promise((resolve) => this.waiters.push(resolve));
+    let best: Handle | undefined;
+    let least = SESSION_QUEUE_DEPTH;
+    for (const [s, n] of this.load) {
+      if (n < least) {
+        best = s;
+        least = n;
+      }
+    }
+    if (best) {
+      this.load.set(best, least + 1);
+      return Promise.resolve(best);
+    }
+    return new Promise((resolve, reject) => this.waiters.push({ resolve, reject }));
   }
 
   /** The signing thread of a session of this pool. */
@@ -226,16 +273,21 @@ class TokenPool {
   }
 
   release(s: Handle): void {
+    const n = this.load.get(s);
+    if (n === undefined) return; // replaced meanwhile
     const w = this.waiters.shift();
-    if (w) w(s);
-    else this.idle.push(s);
+    if (w) w.resolve(s);
+    else this.load.set(s, n - 1);
   }
 
   /**
    * A session whose operation failed may still hold an active sign operation (CKR_OPERATION_ACTIVE on
-   * the next C_SignInit): close it and put a fresh one in its place.
+   * the next C_SignInit): close it and put a fresh one in its place. What was queued behind the failure is
+   * answered RETRY by the thread and taken up by another session.
    */
   replace(s: Handle): void {
+    if (!this.load.has(s)) return;
+    this.load.delete(s);
     this.threads.get(s)?.stop();
     this.threads.delete(s);
     try {
@@ -243,17 +295,17 @@ class TokenPool {
     } catch {
       // the session is already gone
     }
-    this.all = this.all.filter((x) => x !== s);
     try {
       const fresh = openSession(this.p, this.slot, false);
-      this.all.push(fresh);
+      this.load.set(fresh, 1);
       this.release(fresh);
     } catch {
       // the token is gone; the next call rebuilds the pool
     }
   }
 
-  resolveKey(session: Handle, keyRef: SignerKeyRef & { provider: 'pkcs11' }): KeyEntry {
+  /** The key pair of a reference, looked up once on the control session. */
+  resolveKey(keyRef: SignerKeyRef & { provider: 'pkcs11' }): KeyEntry {
     const cached = this.keys.get(keyRef.keyId);
     if (cached) {
       if (cached.algorithm !== keyRef.algorithm) {
@@ -263,9 +315,9 @@ class TokenPool {
       }
       return cached;
     }
-    const pair = findKeyPair(this.p, session, Buffer.from(keyRef.keyId, 'hex'));
+    const pair = findKeyPair(this.p, this.control, Buffer.from(keyRef.keyId, 'hex'));
     if (!pair) throw new InternalError(`no key pair ${keyRef.keyId} on HSM token ${this.label}`);
-    const spki = publicKeySpki(this.p, session, pair.publicKey);
+    const spki = publicKeySpki(this.p, this.control, pair.publicKey);
     const info = inspectPublicKey(spki);
     if (info.algorithm !== keyRef.algorithm) {
       throw new InternalError(
@@ -283,17 +335,20 @@ class TokenPool {
   }
 
   close(): void {
+    // Requests waiting for a session go to the next pool.
+    const waiting = this.waiters;
+    this.waiters = [];
+    for (const w of waiting) w.reject(Object.assign(new Error('pool closed'), { code: RETRY }));
     for (const t of this.threads.values()) t.stop();
     this.threads.clear();
-    for (const s of this.all) {
+    for (const s of [...this.load.keys(), this.control]) {
       try {
         this.p.C_CloseSession(s);
       } catch {
         // already gone with the HSM
       }
     }
-    this.all = [];
-    this.idle = [];
+    this.load.clear();
     this.keys.clear();
   }
 }
@@ -338,26 +393,44 @@ export const createPkcs11Signer = (options: Pkcs11SignerOptions): Pkcs11Signer =
     if (pool) (await pool.catch(() => undefined))?.close();
   };
 
-  const withSession = async <T>(
-    keyRef: SignerKeyRef,
-    op: (pool: TokenPool, session: Handle, key: KeyEntry) => Promise<T>,
-  ): Promise<T> => {
+  const keyOf = async (keyRef: SignerKeyRef): Promise<{ pool: TokenPool; key: KeyEntry }> => {
     if (keyRef.provider !== 'pkcs11')
       throw new InternalError(`PKCS#11 signer cannot use a ${keyRef.provider} key`);
-    for (let attempt = 0; ; attempt++) {
-      const pool = await poolFor(keyRef.token);
-      const session = await pool.acquire();
+    const pool = await poolFor(keyRef.token);
+    return { pool, key: pool.resolveKey(keyRef) };
+  };
+
+  const asDependencyError = (label: string, e: unknown) =>
+    e instanceof InternalError || e instanceof DependencyError
+      ? e
+      : new DependencyError(`HSM token ${label}: ${(e as Error).message}`, { cause: e });
+
+  /** One signature on a session of the key's token: a session error rebuilds the pool once. */
+  const onSession = async (
+    keyRef: SignerKeyRef,
+    op: (thread: SigningThread, session: Handle, key: KeyEntry) => Promise<Uint8Array>,
+  ): Promise<Uint8Array> => {
+    for (let attempt = 0, retries = 0; ; ) {
+      const { pool, key } = await keyOf(keyRef).catch((e) => {
+        throw asDependencyError(keyRef.provider === 'pkcs11' ? keyRef.token : keyRef.keyId, e);
+      });
+      const session = await pool.acquire().catch((e) => {
+        if (isRetry(e) && ++retries <= 8) return undefined;
+        throw asDependencyError(pool.label, e);
+      });
+      if (session === undefined) continue;
       let failed = false;
       try {
-        return await op(pool, session, pool.resolveKey(session, keyRef));
+        return await op(pool.thread(session), session, key);
       } catch (e) {
         failed = true;
-        if (attempt === 0 && isSessionError(e)) {
-          await reset(keyRef.token);
+        // Queued behind another request's failure on the same session: never sent to the HSM.
+        if (isRetry(e) && ++retries <= 8) continue;
+        if (attempt++ === 0 && isSessionError(e)) {
+          await reset(pool.label);
           continue;
         }
-        if (e instanceof InternalError || e instanceof DependencyError) throw e;
-        throw new DependencyError(`HSM token ${keyRef.token}: ${(e as Error).message}`, { cause: e });
+        throw asDependencyError(pool.label, e);
       } finally {
         if (failed) pool.replace(session);
         else pool.release(session);
@@ -367,8 +440,7 @@ export const createPkcs11Signer = (options: Pkcs11SignerOptions): Pkcs11Signer =
 
   return {
     sign: (keyRef, tbs) =>
-      withSession(keyRef, async (pool, session, key) => {
-        const thread = pool.thread(session);
+      onSession(keyRef, async (thread, session, key) => {
         if (isRsa(keyRef.algorithm))
           return thread.sign(session, key.privateKey, pkcs11js.CKM_SHA256_RSA_PKCS, tbs, key.signatureLength);
         const digest = createHash(signatureAlgorithmOf(keyRef.algorithm).hash).update(tbs).digest();
@@ -376,7 +448,13 @@ export const createPkcs11Signer = (options: Pkcs11SignerOptions): Pkcs11Signer =
           await thread.sign(session, key.privateKey, pkcs11js.CKM_ECDSA, digest, key.signatureLength),
         );
       }),
-    publicKey: (keyRef) => withSession(keyRef, async (_pool, _session, key) => key.spki),
+    publicKey: async (keyRef) => {
+      try {
+        return (await keyOf(keyRef)).key.spki;
+      } catch (e) {
+        throw asDependencyError(keyRef.provider === 'pkcs11' ? keyRef.token : keyRef.keyId, e);
+      }
+    },
     close: () => {
       for (const label of [...pools.keys()]) void reset(label);
     },
