@@ -347,6 +347,11 @@ console.log(
     certPem,
     issuingPem: join(stack.paths.pki, 'issuing-ca.pem'),
     ocspKeyAlgorithm: material.ocspResponder.key.algorithm,
+    // For openssl's baseline responder with the same key on the same token (bench/http.ts).
+    ocspKey: material.ocspResponder.key,
+    ocspResponderPem: join(stack.paths.pki, 'ocsp-responder.pem'),
+    stateDir: stack.paths.stateDir,
+    pkcs11Module: config.PKCS11_MODULE,
     pid: process.pid,
   })}`,
 );
