@@ -125,7 +125,7 @@ export const startLocalStack = async (opts: LocalStackOptions): Promise<LocalSta
     opts.ephemeralDatabase ? { thread: true } : { path: paths.database, thread: true },
   );
   stops.push(() => dynamo.close());
-  const client = createDocumentClient(dynamo.endpoint, config.AWS_REGION);
+  const client = createDocumentClient(dynamo.endpoint, config.AWS_REGION, dynamo.requestHandler);
   opts.instrument?.documentClient?.(client);
   stops.push(() => client.destroy());
   await ensureTable(client, config.TABLE_NAME);

@@ -1,5 +1,9 @@
 // dynalite on its own thread (see startDynalite's `thread` option): the local database then uses the
 // second core instead of sharing the event loop with the API it serves, as DynamoDB is elsewhere in AWS.
+// It answers HTTP on 127.0.0.1 (other processes: the admin tools, `aws dynamodb --endpoint-url`) and, for
+// the process that started it, requests posted on the worker port (no socket, no HTTP parsing on either
+// side: the SDK's request, serialized and signed as for AWS, handed to dynalite's own request handler).
+import { EventEmitter } from 'node:events';
 import { mkdirSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import dynalite from 'dynalite';
@@ -9,7 +13,35 @@ if (path) mkdirSync(path, { recursive: true });
 const server = dynalite({ ...(path ? { path } : {}), createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
 server.once('error', (error) => parentPort.postMessage({ error: String(error) }));
 server.listen(port ?? 0, '127.0.0.1', () => parentPort.postMessage({ port: server.address().port }));
+
+/** One posted request through dynalite's request handler, with the request/response surface it uses. */
+const handle = (m) => {
+  const req = Object.assign(new EventEmitter(), { method: m.method, url: m.path, headers: m.headers });
+  const headers = {};
+  const res = {
+    statusCode: 200,
+    setHeader: (name, value) => {
+      headers[String(name).toLowerCase()] = String(value);
+    },
+    end: (body) => {
+      const bytes = body === undefined ? new Uint8Array(0) : Buffer.from(body);
+      parentPort.postMessage({ id: m.id, statusCode: res.statusCode, headers, body: bytes });
+    },
+  };
+  server.emit('request', req, res);
+  if (m.body?.length) req.emit('data', Buffer.from(m.body));
+  req.emit('end');
+};
+
 parentPort.on('message', (message) => {
+  if (message?.type === 'request') {
+    try {
+      handle(message);
+    } catch (e) {
+      parentPort.postMessage({ id: message.id, error: String(e) });
+    }
+    return;
+  }
   if (message !== 'close') return;
   server.closeAllConnections?.();
   server.close(() => parentPort.close());
