@@ -103,7 +103,11 @@ export class LocalRequestHandler {
     return {};
   }
 
-  destroy(): void {
+  /** Called by the SDK when a client is destroyed: the transport belongs to the database, not the client. */
+  destroy(): void {}
+
+  /** The database is closing: what is still in flight fails. */
+  close(): void {
     const gone = new Error('local database: closed');
     for (const p of this.pending.values()) p.reject(gone);
     this.pending.clear();
@@ -161,7 +165,7 @@ const startDynaliteThread = async (opts: { path?: string; port?: number }): Prom
     requestHandler,
     close: () =>
       new Promise<void>((resolve) => {
-        requestHandler.destroy();
+        requestHandler.close();
         worker.once('exit', () => resolve());
         worker.postMessage('close');
         setTimeout(() => void worker.terminate(), 5000).unref();

@@ -1,0 +1,40 @@
+import {
+  createDocumentClient,
+  type LocalDynamo,
+  startDynalite,
+} from '../../shared/adapters/dynamodb/local.js';
+import { createDynamoRepository } from '../../shared/adapters/dynamodb/repository.js';
+import { ensureTable } from '../../shared/adapters/dynamodb/table.js';
+import { describeRepositoryContract } from './contract.js';
+
+// The local stack's database: dynalite on its own thread, the SDK's requests posted to it (no HTTP).
+let dynamo: LocalDynamo;
+let tables = 0;
+
+beforeAll(async () => {
+  dynamo = await startDynalite({ thread: true });
+});
+afterAll(async () => {
+  await dynamo.close();
+});
+
+describeRepositoryContract(
+  'DynamoDB on dynalite in a thread, requests over the worker port',
+  async (clock) => {
+    const client = createDocumentClient(dynamo.endpoint, 'local', dynamo.requestHandler);
+    const tableName = `thread-${++tables}`;
+    await ensureTable(client, tableName);
+    return {
+      repo: createDynamoRepository({ client, tableName, clock, pageSize: 2 }),
+      close: async () => client.destroy(),
+    };
+  },
+);
+
+describe('the worker-port transport', () => {
+  it('is the one the client uses, and dynalite still answers HTTP for other processes', async () => {
+    expect(dynamo.requestHandler).toBeDefined();
+    const res = await fetch(dynamo.endpoint);
+    expect(await res.text()).toContain('healthy');
+  });
+});
