@@ -53,7 +53,7 @@ export class LocalRequestHandler {
         id?: number;
         statusCode?: number;
         headers?: Record<string, string>;
-        body?: Uint8Array;
+        body?: string | Uint8Array;
         error?: string;
       }) => {
         if (m.id === undefined) return;
@@ -66,7 +66,7 @@ export class LocalRequestHandler {
           p.resolve({
             statusCode: m.statusCode,
             headers: m.headers ?? {},
-            body: m.body ?? new Uint8Array(0),
+            body: typeof m.body === 'string' ? Buffer.from(m.body) : (m.body ?? new Uint8Array(0)),
           });
       },
     );
@@ -92,7 +92,9 @@ export class LocalRequestHandler {
         method: request.method,
         path: `${request.path}${q ? `?${q}` : ''}`,
         headers: Object.fromEntries(Object.entries(request.headers).map(([k, v]) => [k.toLowerCase(), v])),
-        body: typeof body === 'string' ? Buffer.from(body) : body,
+        // Strings as such: a small Buffer is a view of an 8 KB pool slab, and posting a view copies its
+        // whole ArrayBuffer.
+        body: body instanceof Uint8Array && body.byteLength !== body.buffer.byteLength ? body.slice() : body,
       });
     });
   }
