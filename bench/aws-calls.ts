@@ -1,10 +1,11 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { StateMachine } from 'aws-local-stepfunctions';
 import { allRoutes } from '../functions/routes.js';
 import { API_FUNCTIONS, TASK_FUNCTIONS } from '../infra/catalog.js';
-import type { createDocumentClient } from '../shared/adapters/dynamodb/local.js';
 import type { SecretKeys } from '../shared/ports/secrets.js';
 import type { Signer } from '../shared/ports/signer.js';
 import { ISSUANCE_DEFINITION_URL } from '../shared/workflow/local-engine.js';
@@ -18,7 +19,17 @@ import { ISSUANCE_DEFINITION_URL } from '../shared/workflow/local-engine.js';
  * HMACs, seal/open) and every mail (SES). Prices are list prices, written next to the figure.
  */
 
-type DocClient = ReturnType<typeof createDocumentClient>;
+type DynamoSender = Pick<DynamoDBClient, 'send'>;
+
+type Attrs = Parameters<typeof unmarshall>[0];
+/** A low-level request or response with its items, keys and values as plain objects (as recordDynamo reads them). */
+const plain = (r: Record<string, unknown>): Record<string, unknown> => {
+  const out: Record<string, unknown> = { ...r };
+  for (const k of ['Item', 'Key', 'ExpressionAttributeValues'] as const)
+    if (r[k]) out[k] = unmarshall(r[k] as Attrs);
+  if (Array.isArray(r.Items)) out.Items = (r.Items as Attrs[]).map((i) => unmarshall(i));
+  return out;
+};
 
 export interface DynamoCounts {
   calls: Record<string, number>;
@@ -88,7 +99,7 @@ export interface Recorder {
   snapshot(): Counts;
   /** Executions of the workflow still running (their transitions are still coming). */
   readonly runningExecutions: number;
-  documentClient(client: DocClient): void;
+  dynamoClient(client: DynamoSender): void;
   signer(s: Signer): Signer;
   secrets(s: SecretKeys): SecretKeys;
   /** An API route call seen by the counting proxy. */
@@ -116,15 +127,16 @@ export const createRecorder = (): Recorder => {
     get runningExecutions() {
       return running;
     },
-    documentClient(client) {
+    dynamoClient(client) {
       const send = client.send.bind(client) as (c: unknown, ...rest: unknown[]) => Promise<unknown>;
       (client as { send: unknown }).send = async (command: unknown, ...rest: unknown[]) => {
         const c = command as { constructor: { name: string }; input: Record<string, unknown> };
-        const name = c.constructor.name.replace(/Command$/, '');
+        // The repository sends the low-level commands (GetItem, PutItem, DeleteItem, Query).
+        const name = c.constructor.name.replace(/Command$/, '').replace(/Item$/, '');
         const counted = rec.enabled && !benchOwn.getStore();
         if (counted) c.input.ReturnConsumedCapacity = 'TOTAL';
         const out = (await send(command, ...rest)) as Record<string, unknown>;
-        if (counted) recordDynamo(name, c.input, out);
+        if (counted) recordDynamo(name, plain(c.input), plain(out));
         return out;
       };
     },

@@ -9,7 +9,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { runCeremony } from '../scripts/ceremony.js';
-import { createDocumentClient, startDynalite } from '../shared/adapters/dynamodb/local.js';
+import { createDynamoClient, startDynalite } from '../shared/adapters/dynamodb/local.js';
 import { createDynamoRepository } from '../shared/adapters/dynamodb/repository.js';
 import { ensureTable } from '../shared/adapters/dynamodb/table.js';
 import { createMemoryRepository } from '../shared/adapters/memory/repository.js';
@@ -215,7 +215,7 @@ const child = async (algorithm: CaKeyAlgorithm) => {
   let dyn: Awaited<ReturnType<typeof raw>>;
   let rawNearDyn: Awaited<ReturnType<typeof raw>>;
   try {
-    const client = createDocumentClient(dynamo.endpoint);
+    const client = createDynamoClient(dynamo.endpoint);
     await ensureTable(client, 'acdc-bench');
     const dynCa = authority(createDynamoRepository({ client, tableName: 'acdc-bench' }), dynSums);
     await issuance('warm-up', dynCa, 10);

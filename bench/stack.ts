@@ -105,7 +105,7 @@ const stack = await startLocalStack({
     },
   ],
   instrument: {
-    documentClient: (c) => recorder.documentClient(c),
+    dynamoClient: (c) => recorder.dynamoClient(c),
     signer: (s) => {
       caSigner = s;
       return recorder.signer(s);

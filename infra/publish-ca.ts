@@ -1,11 +1,10 @@
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { materialDoc } from '../functions/aws/ca.js';
 import { CA_MATERIAL_DOC } from '../functions/aws/material-doc.js';
+import { createDynamoClient } from '../shared/adapters/dynamodb/client.js';
 import { createDynamoRepository } from '../shared/adapters/dynamodb/repository.js';
 import { loadPkiMaterial, type PkiMaterial } from '../shared/ca/material.js';
 import { ValidationError } from '../shared/errors.js';
@@ -71,9 +70,7 @@ const main = async () => {
   };
   const region = values.region ?? process.env.AWS_REGION ?? 'ap-east-2';
   const m = await loadPkiMaterial(resolve(need('state-dir')));
-  const client = DynamoDBDocumentClient.from(new DynamoDBClient({ region }), {
-    marshallOptions: { removeUndefinedValues: true },
-  });
+  const client = createDynamoClient(undefined, region);
   const s3 = new S3Client({ region });
   const bucket = need('bucket');
   const { version } = await publishCa(m, {

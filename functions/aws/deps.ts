@@ -1,9 +1,8 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { SFNClient } from '@aws-sdk/client-sfn';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { createDynamoClient } from '../../shared/adapters/dynamodb/client.js';
 import { createDynamoRepository } from '../../shared/adapters/dynamodb/repository.js';
 import { createKmsSigner } from '../../shared/adapters/kms/signer.js';
 import { createSesMailer } from '../../shared/adapters/mail/ses.js';
@@ -77,11 +76,7 @@ export const logger = (service: string): Logger => {
 
 const region = () => config().AWS_REGION;
 
-export const documentClient = /* @__PURE__ */ once(() =>
-  DynamoDBDocumentClient.from(new DynamoDBClient({ region: region() }), {
-    marshallOptions: { removeUndefinedValues: true },
-  }),
-);
+export const dynamoClient = /* @__PURE__ */ once(() => createDynamoClient(undefined, region()));
 
 export const kmsClient = /* @__PURE__ */ once(() => instrumentKmsClient(new KMSClient({ region: region() })));
 
@@ -112,7 +107,7 @@ export const secretString = (arn: string): Promise<string> => {
 
 export const repository = /* @__PURE__ */ once(
   (): Repository =>
-    createDynamoRepository({ client: documentClient(), tableName: required('TABLE_NAME'), clock }),
+    createDynamoRepository({ client: dynamoClient(), tableName: required('TABLE_NAME'), clock }),
 );
 
 export const audit = /* @__PURE__ */ once((): AuditLog => createAuditLog(repository().audit, clock));

@@ -4,11 +4,7 @@ import { join, resolve } from 'node:path';
 import { allRoutes } from '../../functions/routes.js';
 import { createIssuanceTaskHandlers } from '../../functions/workflow/handlers.js';
 import { runCeremony } from '../../scripts/ceremony.js';
-import {
-  createDocumentClient,
-  type LocalDynamo,
-  startDynalite,
-} from '../../shared/adapters/dynamodb/local.js';
+import { createDynamoClient, type LocalDynamo, startDynalite } from '../../shared/adapters/dynamodb/local.js';
 import { createDynamoRepository } from '../../shared/adapters/dynamodb/repository.js';
 import { ensureTable } from '../../shared/adapters/dynamodb/table.js';
 import { createFileCrlBlobs } from '../../shared/adapters/files/crl-blobs.js';
@@ -66,7 +62,7 @@ export interface LocalStackOptions {
    * on the document client), KMS signatures (the CA signer) and KMS MAC / encrypt / decrypt (secret keys).
    */
   instrument?: {
-    documentClient?: (client: ReturnType<typeof createDocumentClient>) => void;
+    dynamoClient?: (client: ReturnType<typeof createDynamoClient>) => void;
     signer?: (signer: Signer) => Signer;
     secrets?: (secrets: SecretKeys) => SecretKeys;
   };
@@ -125,8 +121,8 @@ export const startLocalStack = async (opts: LocalStackOptions): Promise<LocalSta
     opts.ephemeralDatabase ? { thread: true } : { path: paths.database, thread: true },
   );
   stops.push(() => dynamo.close());
-  const client = createDocumentClient(dynamo.endpoint, config.AWS_REGION, dynamo.requestHandler);
-  opts.instrument?.documentClient?.(client);
+  const client = createDynamoClient(dynamo.endpoint, config.AWS_REGION, dynamo.requestHandler);
+  opts.instrument?.dynamoClient?.(client);
   stops.push(() => client.destroy());
   await ensureTable(client, config.TABLE_NAME);
   const repo = createDynamoRepository({ client, tableName: config.TABLE_NAME, clock });

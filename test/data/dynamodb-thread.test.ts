@@ -1,13 +1,10 @@
-import {
-  createDocumentClient,
-  type LocalDynamo,
-  startDynalite,
-} from '../../shared/adapters/dynamodb/local.js';
+import { createDynamoClient, type LocalDynamo, startDynalite } from '../../shared/adapters/dynamodb/local.js';
 import { createDynamoRepository } from '../../shared/adapters/dynamodb/repository.js';
 import { ensureTable } from '../../shared/adapters/dynamodb/table.js';
 import { describeRepositoryContract } from './contract.js';
 
-// The local stack's database: dynalite on its own thread, the SDK's requests posted to it (no HTTP).
+// The local stack's database: dynalite on its own thread, the SDK's requests posted to it (no HTTP), from
+// the repository's client (middleware resolved once per command type).
 let dynamo: LocalDynamo;
 let tables = 0;
 
@@ -21,7 +18,7 @@ afterAll(async () => {
 describeRepositoryContract(
   'DynamoDB on dynalite in a thread, requests over the worker port',
   async (clock) => {
-    const client = createDocumentClient(dynamo.endpoint, 'local', dynamo.requestHandler);
+    const client = createDynamoClient(dynamo.endpoint, 'local', dynamo.requestHandler);
     const tableName = `thread-${++tables}`;
     await ensureTable(client, tableName);
     return {

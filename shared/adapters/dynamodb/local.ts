@@ -1,10 +1,6 @@
-import { createHash, createHmac, type Hash, type Hmac } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { Worker } from 'node:worker_threads';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { SignatureV4 } from '@smithy/signature-v4';
 import dynalite from 'dynalite';
 
 /**
@@ -175,63 +171,5 @@ const startDynaliteThread = async (opts: { path?: string; port?: number }): Prom
   };
 };
 
-/** SHA-256 / HMAC-SHA-256 for SigV4 (the checksum constructor the signer expects), on node:crypto. */
-type SourceData = string | ArrayBuffer | ArrayBufferView;
-const bytes = (d: SourceData) =>
-  typeof d === 'string'
-    ? d
-    : ArrayBuffer.isView(d)
-      ? Buffer.from(d.buffer, d.byteOffset, d.byteLength)
-      : Buffer.from(d);
-
-class NodeSha256 {
-  private readonly h: Hash | Hmac;
-  constructor(secret?: SourceData) {
-    this.h = secret === undefined ? createHash('sha256') : createHmac('sha256', bytes(secret));
-  }
-  update(data: SourceData): void {
-    this.h.update(bytes(data));
-  }
-  async digest(): Promise<Uint8Array> {
-    return new Uint8Array(this.h.digest());
-  }
-  reset(): void {
-    // one use per instance
-  }
-}
-
-const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
-
-/**
- * A document client for the table. With an endpoint (dynalite, local mode) it uses dummy credentials
- * and one SigV4 signer for all requests (the SDK's default builds a new signer — and derives its signing
- * key again — for every request: a fifth of a local read's CPU); without one it is the real service
- * with the default credential chain (Lambda's role) and the SDK's own signing.
- */
-export const createDocumentClient = (
-  endpoint?: string,
-  region = 'ap-east-2',
-  requestHandler?: LocalRequestHandler,
-): DynamoDBDocumentClient => {
-  // The SDK warns about Node 20 at every client creation; the runtime is chosen on purpose.
-  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-  const client = new DynamoDBClient({
-    region,
-    ...(endpoint
-      ? {
-          endpoint,
-          ...(requestHandler ? { requestHandler } : {}),
-          credentials: LOCAL_CREDENTIALS,
-          signer: new SignatureV4({
-            credentials: LOCAL_CREDENTIALS,
-            region,
-            service: 'dynamodb',
-            sha256: NodeSha256,
-          }),
-        }
-      : {}),
-  });
-  return DynamoDBDocumentClient.from(client, {
-    marshallOptions: { removeUndefinedValues: true },
-  });
-};
+// The clients live apart from dynalite (Lambda bundles import them); re-exported for local callers.
+export { createDocumentClient, createDynamoClient } from './client.js';

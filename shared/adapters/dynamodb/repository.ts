@@ -1,11 +1,13 @@
 import {
-  DeleteCommand,
-  type DynamoDBDocumentClient,
-  GetCommand,
-  PutCommand,
+  DeleteItemCommand,
+  type DynamoDBClient,
+  GetItemCommand,
+  PutItemCommand,
   QueryCommand,
   type QueryCommandInput,
-} from '@aws-sdk/lib-dynamodb';
+} from '@aws-sdk/client-dynamodb';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import type {
   Application,
   ApplicationTombstone,
@@ -59,7 +61,12 @@ import {
  */
 
 export interface DynamoRepositoryOptions {
-  client: DynamoDBDocumentClient;
+  /**
+   * The DynamoDB client (createDynamoClient: middleware resolved once per command type). The adapter
+   * sends the low-level commands and marshalls items itself (@aws-sdk/util-dynamodb, as the document
+   * client does), so a document client works too.
+   */
+  client: DynamoDBClient | DynamoDBDocumentClient;
   tableName: string;
   /** "Now" for expiry: sessions, markers, and the revocation list (expired certificates drop off). */
   clock?: Clock;
@@ -129,7 +136,10 @@ const strip = <T>(item: Item): T => {
 };
 
 export const createDynamoRepository = (opts: DynamoRepositoryOptions): Repository => {
-  const { client, tableName: TableName } = opts;
+  const { tableName: TableName } = opts;
+  const client = opts.client as DynamoDBClient;
+  // As the document client's marshallOptions: absent optional fields are simply not stored.
+  const toAttrs = (v: Record<string, unknown>) => marshall(v, { removeUndefinedValues: true });
   const clock = opts.clock ?? systemClock;
   const nowIso = () => clock.now().toISOString();
 
@@ -144,9 +154,9 @@ export const createDynamoRepository = (opts: DynamoRepositoryOptions): Repositor
   const getItem = (entity: string, pk: string): Promise<Item | undefined> =>
     run(entity, pk, async () => {
       const out = await client.send(
-        new GetCommand({ TableName, Key: { PK: pk, SK: ITEM_SK }, ConsistentRead: true }),
+        new GetItemCommand({ TableName, Key: toAttrs({ PK: pk, SK: ITEM_SK }), ConsistentRead: true }),
       );
-      return out.Item;
+      return out.Item ? unmarshall(out.Item) : undefined;
     });
 
   /** Put the whole item under a condition; a failed condition is a VersionConflictError. */
@@ -160,11 +170,11 @@ export const createDynamoRepository = (opts: DynamoRepositoryOptions): Repositor
   ): Promise<void> =>
     run(entity, key, async () => {
       await client.send(
-        new PutCommand({
+        new PutItemCommand({
           TableName,
-          Item: item,
+          Item: toAttrs(item),
           ConditionExpression: condition,
-          ...(values ? { ExpressionAttributeValues: values } : {}),
+          ...(values ? { ExpressionAttributeValues: toAttrs(values) } : {}),
           ...(names ? { ExpressionAttributeNames: names } : {}),
         }),
       );
@@ -204,7 +214,7 @@ export const createDynamoRepository = (opts: DynamoRepositoryOptions): Repositor
       }
       const items: Item[] = [];
       let count = 0;
-      let startKey: Record<string, unknown> | undefined;
+      let startKey: QueryCommandInput['ExclusiveStartKey'];
       do {
         const remaining = q.limit === undefined ? undefined : q.limit - items.length;
         const pageLimit =
@@ -215,7 +225,7 @@ export const createDynamoRepository = (opts: DynamoRepositoryOptions): Repositor
           TableName,
           KeyConditionExpression: condition,
           ExpressionAttributeNames: names,
-          ExpressionAttributeValues: values,
+          ExpressionAttributeValues: toAttrs(values),
           ScanIndexForward: !q.descending,
           ...(q.index ? { IndexName: q.index } : { ConsistentRead: true }),
           ...(pageLimit !== undefined ? { Limit: pageLimit } : {}),
@@ -224,7 +234,7 @@ export const createDynamoRepository = (opts: DynamoRepositoryOptions): Repositor
         };
         const out = await client.send(new QueryCommand(input));
         count += out.Count ?? 0;
-        if (out.Items) items.push(...out.Items);
+        if (out.Items) for (const i of out.Items) items.push(unmarshall(i));
         startKey = out.LastEvaluatedKey;
       } while (startKey && (q.limit === undefined || items.length < q.limit));
       return { items, count };
@@ -426,7 +436,9 @@ export const createDynamoRepository = (opts: DynamoRepositoryOptions): Repositor
       },
       delete: (tokenHash) =>
         run('Session', tokenHash.slice(0, 8), async () => {
-          await client.send(new DeleteCommand({ TableName, Key: { PK: sessionPk(tokenHash), SK: ITEM_SK } }));
+          await client.send(
+            new DeleteItemCommand({ TableName, Key: toAttrs({ PK: sessionPk(tokenHash), SK: ITEM_SK }) }),
+          );
         }),
     },
 
