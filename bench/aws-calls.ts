@@ -92,6 +92,12 @@ const benchOwn = new AsyncLocalStorage<true>();
 /** Runs the benchmark's own reads (waiting for a status) without counting them as the product's. */
 export const uncounted = <T>(work: () => Promise<T>): Promise<T> => benchOwn.run(true, work);
 
+/**
+ * After the counted cards: an AsyncLocalStorage in use keeps Node's promise hooks on for every promise
+ * the stack makes (a few % of its CPU), which the load tests that follow must not pay for.
+ */
+export const stopAttributing = (): void => benchOwn.disable();
+
 export interface Recorder {
   readonly counts: Counts;
   enabled: boolean;

@@ -23,7 +23,7 @@ import { createLogger } from '../shared/logger.js';
 import type { CaKeyAlgorithm, Signer } from '../shared/ports/signer.js';
 import { createQueryUseCases } from '../shared/usecases/query.js';
 import { api, arcNumber, counterApplication, freePort, payInSandbox, waitFor } from '../test/e2e/harness.js';
-import { type Counts, costOf, createRecorder, PRICES, uncounted } from './aws-calls.js';
+import { type Counts, costOf, createRecorder, PRICES, stopAttributing, uncounted } from './aws-calls.js';
 import { flag, fmt, numberFlag, report } from './lib.js';
 
 /**
@@ -292,6 +292,7 @@ if (awsReport) {
 
 // Fixtures for the load tests: the last card's holder session and certificates.
 const cert = await stack.repo.certificates.get(last!.serials[0]!);
+stopAttributing();
 const certPem = join(stack.paths.stateDir, 'bench-cert.pem');
 await writeFile(
   certPem,
