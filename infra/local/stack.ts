@@ -58,8 +58,8 @@ export interface LocalStackOptions {
    */
   cardStation?: { minStock: number; enrollCount: number; echo?: boolean };
   /**
-   * Benchmarks (bench/aws-calls.ts) count what would be billed AWS calls: DynamoDB requests (middleware
-   * on the document client), KMS signatures (the CA signer) and KMS MAC / encrypt / decrypt (secret keys).
+   * Benchmarks (bench/aws-calls.ts) count what would be billed AWS calls: DynamoDB requests (a wrapper on
+   * the repository's client), KMS signatures (the CA signer) and KMS MAC / encrypt / decrypt (secret keys).
    */
   instrument?: {
     dynamoClient?: (client: ReturnType<typeof createDynamoClient>) => void;

@@ -1,6 +1,5 @@
 import { createHash, createHmac, type Hash, type Hmac } from 'node:crypto';
 import { DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { SignatureV4 } from '@smithy/signature-v4';
 
 /** SHA-256 / HMAC-SHA-256 for SigV4 (the checksum constructor the signer expects), on node:crypto. */
@@ -42,7 +41,8 @@ const SDK_LOGGER = {
   error: () => {},
 } as unknown as DynamoDBClientConfig['logger'];
 
-const clientConfig = (
+/** The client options both factories share (createDocumentClient in ./local.ts). */
+export const dynamoClientConfig = (
   endpoint: string | undefined,
   region: string,
   requestHandler?: DynamoDBClientConfig['requestHandler'],
@@ -83,17 +83,4 @@ export const createDynamoClient = (
   region = 'ap-east-2',
   requestHandler?: DynamoDBClientConfig['requestHandler'],
 ): DynamoDBClient =>
-  new DynamoDBClient({ ...clientConfig(endpoint, region, requestHandler), cacheMiddleware: true });
-
-/**
- * A document client for the table (tools, tests, bench fixtures), configured as createDynamoClient but
- * without the middleware cache.
- */
-export const createDocumentClient = (
-  endpoint?: string,
-  region = 'ap-east-2',
-  requestHandler?: DynamoDBClientConfig['requestHandler'],
-): DynamoDBDocumentClient =>
-  DynamoDBDocumentClient.from(new DynamoDBClient(clientConfig(endpoint, region, requestHandler)), {
-    marshallOptions: { removeUndefinedValues: true },
-  });
+  new DynamoDBClient({ ...dynamoClientConfig(endpoint, region, requestHandler), cacheMiddleware: true });

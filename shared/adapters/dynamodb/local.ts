@@ -1,7 +1,10 @@
 import { mkdirSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { Worker } from 'node:worker_threads';
+import { DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import dynalite from 'dynalite';
+import { dynamoClientConfig } from './client.js';
 
 /**
  * DynamoDB on one machine: dynalite in this process, on 127.0.0.1 only. In memory unless `path` is given
@@ -171,5 +174,18 @@ const startDynaliteThread = async (opts: { path?: string; port?: number }): Prom
   };
 };
 
-// The clients live apart from dynalite (Lambda bundles import them); re-exported for local callers.
-export { createDocumentClient, createDynamoClient } from './client.js';
+// The repository's client lives apart from dynalite (Lambda bundles import it); re-exported for local callers.
+export { createDynamoClient } from './client.js';
+
+/**
+ * A document client for the table (tools, tests, bench fixtures), configured as createDynamoClient but
+ * without the middleware cache.
+ */
+export const createDocumentClient = (
+  endpoint?: string,
+  region = 'ap-east-2',
+  requestHandler?: DynamoDBClientConfig['requestHandler'],
+): DynamoDBDocumentClient =>
+  DynamoDBDocumentClient.from(new DynamoDBClient(dynamoClientConfig(endpoint, region, requestHandler)), {
+    marshallOptions: { removeUndefinedValues: true },
+  });
