@@ -15,17 +15,19 @@ import { FIGURE_PREFIX, flag, fmt, numberFlag, ROOT, report, runCommand as run }
  * event loop):
  *
  * - aws:    what one card costs in AWS (reported by the stack process while it runs the cards).
- * - ocsp:   OCSP responses per second of `POST /pki/ocsp` (SoftHSM-held RSA-2048 responder key, status
- *           read from dynalite) against `openssl ocsp` serving the same status from an index file with a
- *           throwaway RSA-2048 responder key generated in software, same request, same concurrency.
+ * - ocsp:   OCSP responses per second of `POST /pki/ocsp` (SoftHSM-held RSA-2048 responder key; status from
+ *           the in-memory repository, and from dynalite on the local stack) against `openssl ocsp` serving
+ *           the same status from an index file and signing with the same key on the same token (libp11
+ *           engine) — and, for information, with a throwaway software key — same request, same concurrency.
  * - routes: requests per second and p50/p99 latency of GET /v1/portal/application (holder session) and
  *           GET /v1/certificates?serialNumber=… against the same node:http server answering a constant.
  *
  *   npx tsx bench/http.ts [--parts aws,ocsp,routes] [--duration 10] [--connections 50] [--ocsp-connections 10]
- *                         [--ocsp-key EC-P256|RSA-2048]
+ *                         [--ocsp-key EC-P256|RSA-2048] [--profile FILE]
  *
- * --ocsp-key: the responder key of our key ceremony; openssl's baseline responder gets a software key of
- * the same algorithm, so both sign the same kind of signature.
+ * --ocsp-key: the responder key of our key ceremony; openssl's software-key responder gets a key of the
+ * same algorithm, so both sign the same kind of signature.
+ * --profile: a CPU profile of the stack process during the load tests (Chrome DevTools).
  */
 
 const parts = new Set((flag('parts') ?? 'aws,ocsp,routes').split(',').map((p) => p.trim()));
