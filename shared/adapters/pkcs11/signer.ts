@@ -393,17 +393,22 @@ export const createPkcs11Signer = (options: Pkcs11SignerOptions): Pkcs11Signer =
     if (pool) (await pool.catch(() => undefined))?.close();
   };
 
-  const keyOf = async (keyRef: SignerKeyRef): Promise<{ pool: TokenPool; key: KeyEntry }> => {
-    if (keyRef.provider !== 'pkcs11')
-      throw new InternalError(`PKCS#11 signer cannot use a ${keyRef.provider} key`);
-    const pool = await poolFor(keyRef.token);
-    return { pool, key: pool.resolveKey(keyRef) };
-  };
-
   const asDependencyError = (label: string, e: unknown) =>
     e instanceof InternalError || e instanceof DependencyError
       ? e
       : new DependencyError(`HSM token ${label}: ${(e as Error).message}`, { cause: e });
+
+  /** The token's pool and the key pair of a reference (looked up once per pool). */
+  const keyOf = async (keyRef: SignerKeyRef): Promise<{ pool: TokenPool; key: KeyEntry }> => {
+    if (keyRef.provider !== 'pkcs11')
+      throw new InternalError(`PKCS#11 signer cannot use a ${keyRef.provider} key`);
+    try {
+      const pool = await poolFor(keyRef.token);
+      return { pool, key: pool.resolveKey(keyRef) };
+    } catch (e) {
+      throw asDependencyError(keyRef.token, e);
+    }
+  };
 
   /** One signature on a session of the key's token: a session error rebuilds the pool once. */
   const onSession = async (
@@ -411,9 +416,7 @@ export const createPkcs11Signer = (options: Pkcs11SignerOptions): Pkcs11Signer =
     op: (thread: SigningThread, session: Handle, key: KeyEntry) => Promise<Uint8Array>,
   ): Promise<Uint8Array> => {
     for (let attempt = 0, retries = 0; ; ) {
-      const { pool, key } = await keyOf(keyRef).catch((e) => {
-        throw asDependencyError(keyRef.provider === 'pkcs11' ? keyRef.token : keyRef.keyId, e);
-      });
+      const { pool, key } = await keyOf(keyRef);
       const session = await pool.acquire().catch((e) => {
         if (isRetry(e) && ++retries <= 8) return undefined;
         throw asDependencyError(pool.label, e);
@@ -448,13 +451,7 @@ export const createPkcs11Signer = (options: Pkcs11SignerOptions): Pkcs11Signer =
           await thread.sign(session, key.privateKey, pkcs11js.CKM_ECDSA, digest, key.signatureLength),
         );
       }),
-    publicKey: async (keyRef) => {
-      try {
-        return (await keyOf(keyRef)).key.spki;
-      } catch (e) {
-        throw asDependencyError(keyRef.provider === 'pkcs11' ? keyRef.token : keyRef.keyId, e);
-      }
-    },
+    publicKey: async (keyRef) => (await keyOf(keyRef)).key.spki,
     close: () => {
       for (const label of [...pools.keys()]) void reset(label);
     },
