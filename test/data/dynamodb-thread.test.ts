@@ -34,4 +34,15 @@ describe('the worker-port transport', () => {
     const res = await fetch(dynamo.endpoint);
     expect(await res.text()).toContain('healthy');
   });
+
+  it('fails requests once the database thread is gone, instead of leaving them waiting', async () => {
+    const gone = await startDynalite({ thread: true });
+    const client = createDynamoClient(gone.endpoint, 'local', gone.requestHandler);
+    await ensureTable(client, 'gone');
+    const repo = createDynamoRepository({ client, tableName: 'gone' });
+    await gone.close();
+    await expect(repo.cards.get('TA00000000000001')).rejects.toMatchObject({
+      code: 'dependency_unavailable',
+    });
+  });
 });

@@ -44,8 +44,12 @@ export class LocalRequestHandler {
     }
   >();
   private nextId = 0;
+  private closed = false;
 
   constructor(private readonly worker: Worker) {
+    // A database thread that is gone answers nothing: what is in flight, and what comes after, fails.
+    worker.on('exit', () => this.close());
+    worker.on('error', () => this.close());
     worker.on(
       'message',
       (m: {
@@ -74,6 +78,7 @@ export class LocalRequestHandler {
   handle(
     request: SdkHttpRequest,
   ): Promise<{ response: { statusCode: number; headers: Record<string, string>; body: Uint8Array } }> {
+    if (this.closed) return Promise.reject(new Error('local database: closed'));
     const body = request.body;
     if (body !== undefined && typeof body !== 'string' && !(body instanceof Uint8Array)) {
       return Promise.reject(new Error('local database: streaming request bodies are not supported'));
@@ -109,6 +114,7 @@ export class LocalRequestHandler {
 
   /** The database is closing: what is still in flight fails. */
   close(): void {
+    this.closed = true;
     const gone = new Error('local database: closed');
     for (const p of this.pending.values()) p.reject(gone);
     this.pending.clear();
